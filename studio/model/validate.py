@@ -1,0 +1,212 @@
+"""Validation of a workflow file: every problem, one line each, nothing executed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import networkx as nx
+
+from studio.model.spec import NodeSpec
+from studio.model.types import can_connect, matches
+from studio.model.workflow import FORMAT, ID_PATTERN, VERSION
+
+
+def validate_data(data: Any, specs: Mapping[str, NodeSpec]) -> list[str]:
+    """All problems of a parsed workflow file (an empty list when it is valid)."""
+    if not isinstance(data, dict):
+        return ["the top level must be a JSON object"]
+    problems: list[str] = []
+    if data.get("format") != FORMAT:
+        problems.append(f"unknown format {data.get('format')!r} (expected {FORMAT!r})")
+    if data.get("version") != VERSION or isinstance(data.get("version"), bool):
+        problems.append(f"unknown version {data.get('version')!r} (expected {VERSION})")
+    if "name" in data and not isinstance(data["name"], str):
+        problems.append("'name' must be text")
+    if "inputs" in data and not isinstance(data["inputs"], dict):
+        problems.append("'inputs' must be an object of names and values")
+    if "notes" in data and not (
+        isinstance(data["notes"], list) and all(isinstance(n, dict) for n in data["notes"])
+    ):
+        problems.append("'notes' must be a list of objects")
+
+    nodes = _check_nodes(data.get("nodes"), specs, problems)
+    edges = _check_edges(data.get("edges"), nodes, specs, problems)
+    _check_inputs_and_params(nodes, edges, specs, problems)
+    _check_cycles(nodes, edges, problems)
+    return problems
+
+
+def _check_nodes(
+    raw: Any, specs: Mapping[str, NodeSpec], problems: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Structural checks of ``nodes``; returns the usable nodes by id."""
+    nodes: dict[str, dict[str, Any]] = {}
+    if raw is None:
+        problems.append("'nodes' is missing")
+        return nodes
+    if not isinstance(raw, list):
+        problems.append("'nodes' must be a list")
+        return nodes
+    for i, node in enumerate(raw):
+        if not isinstance(node, dict):
+            problems.append(f"node #{i + 1}: must be an object")
+            continue
+        node_id = node.get("id")
+        if not isinstance(node_id, str) or not ID_PATTERN.match(node_id):
+            problems.append(
+                f"node #{i + 1}: id {node_id!r} is not valid (letters, digits, '_' and '-', "
+                "not starting with a digit or '-')"
+            )
+            continue
+        if node_id in nodes:
+            problems.append(f"node '{node_id}': duplicate id")
+            continue
+        node_type = node.get("type")
+        if not isinstance(node_type, str) or node_type not in specs:
+            problems.append(f"node '{node_id}': unknown type {node_type!r}")
+        if "params" in node and not isinstance(node["params"], dict):
+            problems.append(f"node '{node_id}': 'params' must be an object")
+        if "label" in node and not isinstance(node["label"], str):
+            problems.append(f"node '{node_id}': 'label' must be text")
+        if "breakpoint" in node and not isinstance(node["breakpoint"], bool):
+            problems.append(f"node '{node_id}': 'breakpoint' must be true or false")
+        pos = node.get("position")
+        if "position" in node and not (
+            isinstance(pos, list) and len(pos) == 2 and all(matches(v, "number") for v in pos)
+        ):
+            problems.append(f"node '{node_id}': 'position' must be [x, y]")
+        nodes[node_id] = node
+    return nodes
+
+
+def _check_edges(
+    raw: Any,
+    nodes: dict[str, dict[str, Any]],
+    specs: Mapping[str, NodeSpec],
+    problems: list[str],
+) -> list[tuple[str, str, str, str]]:
+    """Structural and type checks of ``edges``; returns the usable edges."""
+    edges: list[tuple[str, str, str, str]] = []
+    if raw is None:
+        return edges
+    if not isinstance(raw, list):
+        problems.append("'edges' must be a list")
+        return edges
+    fed: dict[tuple[str, str], str] = {}
+    for i, edge in enumerate(raw):
+        keys = ("source", "source_port", "target", "target_port")
+        if not isinstance(edge, dict) or not all(isinstance(edge.get(k), str) for k in keys):
+            problems.append(f"edge #{i + 1}: needs text fields source, source_port, target, target_port")
+            continue
+        src, sport, dst, dport = (edge[k] for k in keys)
+        name = f"edge {src}.{sport} -> {dst}.{dport}"
+        ok = True
+        for end, port, outward in ((src, sport, True), (dst, dport, False)):
+            if end not in nodes:
+                problems.append(f"{name}: no node '{end}'")
+                ok = False
+                continue
+            spec = specs.get(nodes[end].get("type"))  # type: ignore[arg-type]
+            if spec is None:
+                ok = False
+                continue
+            found = spec.output(port) if outward else spec.input(port)
+            if found is None:
+                kind = "output" if outward else "input"
+                problems.append(f"{name}: node '{end}' ({spec.type}) has no {kind} port '{port}'")
+                ok = False
+        if not ok:
+            continue
+        if (dst, dport) in fed:
+            problems.append(f"{name}: input '{dst}.{dport}' already has an edge from {fed[(dst, dport)]}")
+            continue
+        fed[(dst, dport)] = f"{src}.{sport}"
+        out_port = specs[nodes[src]["type"]].output(sport)
+        in_port = specs[nodes[dst]["type"]].input(dport)
+        assert out_port is not None and in_port is not None
+        if not can_connect(out_port.type, in_port.type):
+            problems.append(
+                f"{name}: incompatible port types ({out_port.type} output into {in_port.type} input)"
+            )
+            continue
+        edges.append((src, sport, dst, dport))
+    return edges
+
+
+def _check_inputs_and_params(
+    nodes: dict[str, dict[str, Any]],
+    edges: list[tuple[str, str, str, str]],
+    specs: Mapping[str, NodeSpec],
+    problems: list[str],
+) -> None:
+    connected = {(dst, dport) for _, _, dst, dport in edges}
+    for node_id, node in nodes.items():
+        spec = specs.get(node.get("type"))  # type: ignore[arg-type]
+        params = node.get("params")
+        if spec is None or not isinstance(params, (dict, type(None))):
+            continue
+        params = params or {}
+        for port in spec.inputs:
+            if (node_id, port.name) in connected:
+                continue
+            if port.name in params:
+                if not matches(params[port.name], port.type):
+                    problems.append(
+                        f"node '{node_id}': param '{port.name}' must be {_a(port.type)} "
+                        f"(got {_describe(params[port.name])})"
+                    )
+            elif port.required:
+                problems.append(
+                    f"node '{node_id}': input '{port.name}' is not connected and not set in params"
+                )
+        for param in spec.params:
+            if param.name not in params:
+                if param.required:
+                    problems.append(f"node '{node_id}': missing required param '{param.name}'")
+                continue
+            value = params[param.name]
+            if not matches(value, param.type):
+                problems.append(
+                    f"node '{node_id}': param '{param.name}' must be {_a(param.type)} (got {_describe(value)})"
+                )
+            elif param.choices and value not in param.choices:
+                options = ", ".join(str(c) for c in param.choices)
+                problems.append(
+                    f"node '{node_id}': param '{param.name}' is {value!r}, must be one of {options}"
+                )
+        for check in spec.param_checks:
+            problems.extend(f"node '{node_id}': {msg}" for msg in check(params))
+
+
+def _check_cycles(
+    nodes: dict[str, dict[str, Any]],
+    edges: list[tuple[str, str, str, str]],
+    problems: list[str],
+) -> None:
+    g = nx.DiGraph()
+    g.add_nodes_from(nodes)
+    g.add_edges_from((src, dst) for src, _, dst, _ in edges)
+    for cycle in nx.simple_cycles(g):
+        path = " -> ".join([*cycle, cycle[0]])
+        problems.append(f"cycle: {path} (workflows must not loop back)")
+        break
+
+
+def _a(type_name: str) -> str:
+    return {
+        "any": "any value",
+        "number": "a number",
+        "text": "text",
+        "path": "a file path (text)",
+        "expression": "an expression (text)",
+        "bool": "true or false",
+        "list": "a list",
+        "table": "a table (list of objects with the same keys)",
+        "object": "an object",
+    }.get(type_name, type_name)
+
+
+def _describe(value: Any) -> str:
+    text = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    return text if len(text) <= 40 else text[:37] + "..."

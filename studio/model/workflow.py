@@ -1,0 +1,374 @@
+"""The workflow as plain Python: nodes, edges, notes, inputs, and the file format."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from studio.errors import WorkflowFileError
+
+FORMAT = "studio.workflow"
+VERSION = 1
+ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+_NODE_KEYS = ("id", "type", "label", "params", "position", "breakpoint")
+_TOP_KEYS = ("format", "version", "name", "inputs", "nodes", "edges", "notes")
+
+Listener = Callable[[str, Any], None]
+
+
+@dataclass
+class Node:
+    """One box on the canvas: an instance of a node type with its params."""
+
+    id: str
+    type: str
+    params: dict[str, Any] = field(default_factory=dict)
+    label: str | None = None
+    position: tuple[float, float] | None = None
+    #: ``None`` means the key was absent from the file (same as ``False``).
+    breakpoint: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return self.label or self.id
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "type": self.type}
+        if self.label is not None:
+            out["label"] = self.label
+        out["params"] = copy.deepcopy(self.params)
+        if self.position is not None:
+            out["position"] = [_plain_number(v) for v in self.position]
+        if self.breakpoint is not None:
+            out["breakpoint"] = bool(self.breakpoint)
+        out.update(copy.deepcopy(self.extra))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Node:
+        position = data.get("position")
+        pos: tuple[float, float] | None = None
+        if isinstance(position, list) and len(position) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in position
+        ):
+            pos = (position[0], position[1])
+        params = data.get("params")
+        label = data.get("label")
+        bp = data.get("breakpoint")
+        return cls(
+            id=str(data.get("id", "")),
+            type=str(data.get("type", "")),
+            params=copy.deepcopy(params) if isinstance(params, dict) else {},
+            label=label if isinstance(label, str) else None,
+            position=pos,
+            breakpoint=bp if isinstance(bp, bool) else None,
+            extra={k: copy.deepcopy(v) for k, v in data.items() if k not in _NODE_KEYS},
+        )
+
+
+@dataclass(frozen=True)
+class Edge:
+    """An arrow from an output port to an input port."""
+
+    source: str
+    source_port: str
+    target: str
+    target_port: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "source": self.source,
+            "source_port": self.source_port,
+            "target": self.target,
+            "target_port": self.target_port,
+        }
+
+    def __str__(self) -> str:
+        return f"{self.source}.{self.source_port} -> {self.target}.{self.target_port}"
+
+
+@dataclass
+class Note:
+    """A sticky comment on the canvas."""
+
+    text: str
+    position: tuple[float, float] = (0.0, 0.0)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"text": self.text, "position": [_plain_number(v) for v in self.position]}
+        out.update(copy.deepcopy(self.extra))
+        return out
+
+
+@dataclass
+class Workflow:
+    """A whole workflow. Edits go through the methods so listeners (the canvas) hear of them."""
+
+    name: str | None = None
+    inputs: dict[str, Any] | None = None
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+    notes: list[Note] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+    _listeners: list[Listener] = field(default_factory=list, repr=False, compare=False)
+
+    # -- file format -------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], path: Path | None = None) -> Workflow:
+        """Build from parsed JSON; tolerant, so that files with problems can still be opened."""
+        if not isinstance(data, dict):
+            raise WorkflowFileError("workflow file must hold a JSON object at the top level")
+        wf = cls(path=path)
+        name = data.get("name")
+        wf.name = name if isinstance(name, str) else None
+        inputs = data.get("inputs")
+        wf.inputs = copy.deepcopy(inputs) if isinstance(inputs, dict) else None
+        for raw in data.get("nodes") or []:
+            if isinstance(raw, dict):
+                node = Node.from_dict(raw)
+                if node.id and node.id not in wf.nodes:
+                    wf.nodes[node.id] = node
+        for raw in data.get("edges") or []:
+            if isinstance(raw, dict) and all(
+                isinstance(raw.get(k), str) for k in ("source", "source_port", "target", "target_port")
+            ):
+                wf.edges.append(
+                    Edge(raw["source"], raw["source_port"], raw["target"], raw["target_port"])
+                )
+        notes = data.get("notes")
+        if isinstance(notes, list):
+            wf.notes = []
+            for raw in notes:
+                if isinstance(raw, dict):
+                    pos = raw.get("position")
+                    position = (
+                        (pos[0], pos[1])
+                        if isinstance(pos, list) and len(pos) == 2
+                        and all(isinstance(v, (int, float)) for v in pos)
+                        else (0.0, 0.0)
+                    )
+                    wf.notes.append(
+                        Note(
+                            text=str(raw.get("text", "")),
+                            position=position,
+                            extra={k: copy.deepcopy(v) for k, v in raw.items() if k not in ("text", "position")},
+                        )
+                    )
+        wf.extra = {k: copy.deepcopy(v) for k, v in data.items() if k not in _TOP_KEYS}
+        return wf
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"format": FORMAT, "version": VERSION}
+        if self.name is not None:
+            out["name"] = self.name
+        if self.inputs is not None:
+            out["inputs"] = copy.deepcopy(self.inputs)
+        out["nodes"] = [node.to_dict() for node in self.nodes.values()]
+        out["edges"] = [edge.to_dict() for edge in self.edges]
+        if self.notes is not None:
+            out["notes"] = [note.to_dict() for note in self.notes]
+        out.update(copy.deepcopy(self.extra))
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def load(cls, path: str | Path) -> Workflow:
+        """Read a workflow file; raises ``WorkflowFileError`` with one line when unreadable."""
+        p = Path(path)
+        return cls.from_dict(read_json_file(p), path=p.resolve())
+
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write the file atomically (write beside, then rename)."""
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise WorkflowFileError("no file name to save the workflow to")
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(self.to_json(), encoding="utf-8")
+        tmp.replace(target)
+        self.path = target.resolve()
+        return target
+
+    @property
+    def folder(self) -> Path:
+        """The folder that relative paths in params resolve against."""
+        return self.path.parent if self.path is not None else Path.cwd()
+
+    # -- queries -----------------------------------------------------------------------
+
+    def graph(self) -> nx.MultiDiGraph:
+        """The workflow as a networkx graph (node ids; edges keyed by ports)."""
+        g: nx.MultiDiGraph = nx.MultiDiGraph()
+        g.add_nodes_from(self.nodes)
+        for e in self.edges:
+            if e.source in self.nodes and e.target in self.nodes:
+                g.add_edge(e.source, e.target, key=(e.source_port, e.target_port))
+        return g
+
+    def edges_into(self, node_id: str) -> list[Edge]:
+        return [e for e in self.edges if e.target == node_id]
+
+    def edges_from(self, node_id: str) -> list[Edge]:
+        return [e for e in self.edges if e.source == node_id]
+
+    def edge_into(self, node_id: str, port: str) -> Edge | None:
+        return next((e for e in self.edges if e.target == node_id and e.target_port == port), None)
+
+    def would_cycle(self, source: str, target: str) -> bool:
+        """Whether an edge source → target would close a cycle."""
+        if source == target:
+            return True
+        g = self.graph()
+        return target in g and source in g and nx.has_path(g, target, source)
+
+    def new_id(self, base: str) -> str:
+        """A fresh node id derived from ``base`` (``math``, ``math_2``, …)."""
+        stem = re.sub(r"[^A-Za-z0-9_-]", "_", base) or "node"
+        if not re.match(r"[A-Za-z_]", stem[0]):
+            stem = "n_" + stem
+        if stem not in self.nodes:
+            return stem
+        i = 2
+        while f"{stem}_{i}" in self.nodes:
+            i += 1
+        return f"{stem}_{i}"
+
+    def breakpoints(self) -> list[str]:
+        return [n.id for n in self.nodes.values() if n.breakpoint]
+
+    def copy(self) -> Workflow:
+        wf = Workflow.from_dict(self.to_dict(), path=self.path)
+        return wf
+
+    # -- edits (each tells the listeners) ----------------------------------------------
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _emit(self, event: str, payload: Any) -> None:
+        for listener in list(self._listeners):
+            listener(event, payload)
+
+    def add_node(self, node: Node, index: int | None = None) -> None:
+        if node.id in self.nodes:
+            raise ValueError(f"node id {node.id!r} is already used")
+        items = list(self.nodes.items())
+        items.insert(len(items) if index is None else index, (node.id, node))
+        self.nodes = dict(items)
+        self._emit("node_added", node)
+
+    def remove_node(self, node_id: str) -> tuple[Node, int, list[tuple[int, Edge]]]:
+        """Remove a node and its edges; returns what is needed to put them back."""
+        index = list(self.nodes).index(node_id)
+        removed_edges = [(i, e) for i, e in enumerate(self.edges) if node_id in (e.source, e.target)]
+        for _, e in reversed(removed_edges):
+            self.remove_edge(e)
+        node = self.nodes.pop(node_id)
+        self._emit("node_removed", node)
+        return node, index, removed_edges
+
+    def add_edge(self, edge: Edge, index: int | None = None) -> None:
+        self.edges.insert(len(self.edges) if index is None else index, edge)
+        self._emit("edge_added", edge)
+
+    def remove_edge(self, edge: Edge) -> int:
+        index = self.edges.index(edge)
+        del self.edges[index]
+        self._emit("edge_removed", edge)
+        return index
+
+    def set_param(self, node_id: str, name: str, value: Any) -> None:
+        """Set a param; ``value`` of ``...`` (Ellipsis) removes the key."""
+        node = self.nodes[node_id]
+        if value is ...:
+            node.params.pop(name, None)
+        else:
+            node.params[name] = copy.deepcopy(value)
+        self._emit("node_changed", node)
+
+    def set_label(self, node_id: str, label: str | None) -> None:
+        self.nodes[node_id].label = label
+        self._emit("node_changed", self.nodes[node_id])
+
+    def move_node(self, node_id: str, position: tuple[float, float]) -> None:
+        self.nodes[node_id].position = (position[0], position[1])
+        self._emit("node_moved", self.nodes[node_id])
+
+    def set_breakpoint(self, node_id: str, on: bool) -> None:
+        self.nodes[node_id].breakpoint = on
+        self._emit("node_changed", self.nodes[node_id])
+
+    def add_note(self, note: Note, index: int | None = None) -> None:
+        if self.notes is None:
+            self.notes = []
+        self.notes.insert(len(self.notes) if index is None else index, note)
+        self._emit("note_added", note)
+
+    def remove_note(self, note: Note) -> int:
+        assert self.notes is not None
+        index = next(i for i, n in enumerate(self.notes) if n is note)
+        del self.notes[index]
+        self._emit("note_removed", note)
+        return index
+
+    def change_note(self, note: Note, text: str | None = None, position: Iterable[float] | None = None) -> None:
+        if text is not None:
+            note.text = text
+        if position is not None:
+            x, y = position
+            note.position = (x, y)
+        self._emit("note_changed", note)
+
+
+def read_json_file(path: Path) -> Any:
+    """Read and parse a JSON file; every failure is one clean line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorkflowFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise WorkflowFileError(f"{path}: is a folder, not a workflow file") from None
+    except UnicodeDecodeError:
+        raise WorkflowFileError(f"{path}: not a UTF-8 text file") from None
+    except OSError as exc:
+        raise WorkflowFileError(f"{path}: cannot read ({exc.strerror})") from None
+    if not text.strip():
+        raise WorkflowFileError(f"{path}: file is empty")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise WorkflowFileError(
+            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    except RecursionError:
+        raise WorkflowFileError(f"{path}: invalid JSON: nested too deeply") from None
+    if not isinstance(data, dict):
+        raise WorkflowFileError(f"{path}: the top level must be a JSON object, not {_json_kind(data)}")
+    return data
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+def _plain_number(v: float) -> float | int:
+    return int(v) if isinstance(v, float) and v.is_integer() else v

@@ -1,0 +1,308 @@
+"""Built-in node types for values, logic, timing and logging."""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable
+from typing import Any
+
+from studio.model.spec import NodeSpec, ParamSpec, PortSpec
+from studio.model.types import format_number
+from studio.nodes import safe_expr
+from studio.nodes.base import Cancelled, NodeContext, NodeType, fail
+
+Inputs = dict[str, Any]
+Params = dict[str, Any]
+
+
+def _input(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    name = params["name"]
+    if name in ctx.run_inputs:
+        return {"value": ctx.run_inputs[name]}
+    if "default" in params:
+        return {"value": params["default"]}
+    raise fail(f"run input '{name}' is not given and the node has no default")
+
+
+def _constant(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    return {"value": params.get("value")}
+
+
+def _div(a: float, b: float) -> float:
+    if b == 0:
+        raise fail("division by zero")
+    result = a / b
+    return int(result) if isinstance(a, int) and isinstance(b, int) and result.is_integer() else result
+
+
+def _mod(a: float, b: float) -> float:
+    if b == 0:
+        raise fail("modulo by zero")
+    return a % b
+
+
+def _pow(a: float, b: float) -> float:
+    if abs(a) > 1 and b > 0 and b * math.log2(abs(a)) > safe_expr.MAX_POWER_BITS:
+        raise fail(f"power too large ({a} ** {b})")
+    result = a**b
+    if isinstance(result, complex):
+        raise fail(f"{a} ** {b} has no real result")
+    return result
+
+
+MATH_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "add": operator.add,
+    "sub": operator.sub,
+    "mul": operator.mul,
+    "div": _div,
+    "pow": _pow,
+    "mod": _mod,
+    "min": min,
+    "max": max,
+}
+COMPARE_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
+}
+
+
+def _math(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    try:
+        result = MATH_OPS[params["op"]](inputs["a"], inputs["b"])
+    except OverflowError:
+        raise fail("number too large") from None
+    if isinstance(result, float) and not math.isfinite(result):
+        raise fail("result is not a finite number")
+    return {"result": result}
+
+
+def compare_values(op: str, a: Any, b: Any) -> bool:
+    """Compare two values; ordering values of different kinds is a clear failure."""
+    try:
+        return bool(COMPARE_OPS[op](a, b))
+    except TypeError:
+        raise fail(f"cannot compare {type(a).__name__} with {type(b).__name__} using '{op}'") from None
+
+
+def _compare(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    return {"result": compare_values(params["op"], inputs["a"], inputs["b"])}
+
+
+def _expression(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    names = {**ctx.run_inputs, **{k: inputs[k] for k in ("a", "b", "c") if k in inputs}}
+    return {"result": safe_expr.evaluate(params["expr"], names)}
+
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _text(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    values = inputs.get("values") or {}
+
+    def fill(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key in values:
+            value = values[key]
+        elif key in ctx.run_inputs:
+            value = ctx.run_inputs[key]
+        else:
+            raise fail(f"template names '{{{key}}}' but no value or run input has that name")
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (int, float)):
+            return format_number(value)
+        return str(value)
+
+    return {"text": _PLACEHOLDER.sub(fill, params["template"])}
+
+
+def get_path(data: Any, path: str) -> Any:
+    """Follow a dotted path (``a.b.0``) into objects and lists."""
+    value = data
+    walked: list[str] = []
+    for part in [p for p in str(path).split(".") if p != ""]:
+        walked.append(part)
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and re.fullmatch(r"-?\d+", part) and -len(value) <= int(part) < len(value):
+            value = value[int(part)]
+        else:
+            raise fail(f"path '{'.'.join(walked)}' not found in the data")
+    return value
+
+
+def _get_field(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    return {"value": get_path(inputs["data"], params["path"])}
+
+
+def _branch(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    side = "true" if inputs["condition"] else "false"
+    return {side: inputs.get("value")}
+
+
+def _merge(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    if "a" in inputs:
+        return {"value": inputs["a"]}
+    return {"value": inputs.get("b")}
+
+
+def _check(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    if not inputs["condition"]:
+        raise fail(params.get("message") or "check failed")
+    return {"value": inputs.get("value")}
+
+
+def _delay(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    seconds = float(params["seconds"])
+    if seconds < 0:
+        raise fail("seconds must not be negative")
+    if ctx.cancel.wait(seconds):
+        raise Cancelled()
+    return {"value": inputs.get("value")}
+
+
+def _fail(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    raise fail(params.get("message") or "this node always fails")
+
+
+def _log(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    value = inputs.get("value")
+    message = params.get("message") or ""
+    shown = value if isinstance(value, str) else _short_json(value)
+    ctx.log(f"{message} {shown}".strip() if message else shown)
+    return {"value": value}
+
+
+def _short_json(value: Any) -> str:
+    import json
+
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 2000 else text[:1997] + "..."
+
+
+ANY_IN = PortSpec("value", "any", required=False)
+NUMBER_OPS = tuple(MATH_OPS)
+COMPARE_NAMES = tuple(COMPARE_OPS)
+
+CORE_NODES = [
+    NodeType(
+        NodeSpec(
+            "input", "Input", "Values", "Reads a run input by name, or its default when the run has none.",
+            outputs=(PortSpec("value", "any"),),
+            params=(ParamSpec("name", "text", required=True), ParamSpec("default", "any")),
+        ),
+        _input,
+    ),
+    NodeType(
+        NodeSpec(
+            "constant", "Constant", "Values", "Gives a fixed value you type in.",
+            outputs=(PortSpec("value", "any"),),
+            params=(ParamSpec("value", "any", required=True, default=""),),
+        ),
+        _constant,
+    ),
+    NodeType(
+        NodeSpec(
+            "math", "Math", "Values", "Adds, subtracts, multiplies or divides two numbers.",
+            inputs=(PortSpec("a", "number"), PortSpec("b", "number")),
+            outputs=(PortSpec("result", "number"),),
+            params=(ParamSpec("op", "text", required=True, default="add", choices=NUMBER_OPS),),
+        ),
+        _math,
+    ),
+    NodeType(
+        NodeSpec(
+            "compare", "Compare", "Logic", "Compares two values and gives true or false.",
+            inputs=(PortSpec("a", "any"), PortSpec("b", "any")),
+            outputs=(PortSpec("result", "bool"),),
+            params=(ParamSpec("op", "text", required=True, default="eq", choices=COMPARE_NAMES),),
+        ),
+        _compare,
+    ),
+    NodeType(
+        NodeSpec(
+            "expression", "Expression", "Values",
+            "Computes a formula from a, b, c and the run inputs, like a spreadsheet cell.",
+            inputs=(PortSpec("a", "any", False), PortSpec("b", "any", False), PortSpec("c", "any", False)),
+            outputs=(PortSpec("result", "any"),),
+            params=(ParamSpec("expr", "expression", required=True, default="a"),),
+            param_checks=(lambda params: safe_expr.check(params.get("expr")),),
+        ),
+        _expression,
+    ),
+    NodeType(
+        NodeSpec(
+            "text", "Text", "Values", "Fills a template like 'Hello {name}' with values.",
+            inputs=(PortSpec("values", "object", required=False),),
+            outputs=(PortSpec("text", "text"),),
+            params=(ParamSpec("template", "text", required=True, default="Hello {name}"),),
+        ),
+        _text,
+    ),
+    NodeType(
+        NodeSpec(
+            "get_field", "Get field", "Values", "Picks one value out of a structure by a path like 'a.b.0'.",
+            inputs=(PortSpec("data", "any"),),
+            outputs=(PortSpec("value", "any"),),
+            params=(ParamSpec("path", "text", required=True, default=""),),
+        ),
+        _get_field,
+    ),
+    NodeType(
+        NodeSpec(
+            "branch", "Branch", "Logic", "Sends the value out on the true or the false side only.",
+            inputs=(PortSpec("condition", "bool"), PortSpec("value", "any", required=False)),
+            outputs=(PortSpec("true", "any"), PortSpec("false", "any")),
+        ),
+        _branch,
+    ),
+    NodeType(
+        NodeSpec(
+            "merge", "Merge", "Logic", "Joins two paths again: gives a if it arrived, else b.",
+            inputs=(PortSpec("a", "any", False), PortSpec("b", "any", False)),
+            outputs=(PortSpec("value", "any"),),
+        ),
+        _merge,
+    ),
+    NodeType(
+        NodeSpec(
+            "check", "Check", "Logic", "Stops the run with a message when the condition is false.",
+            inputs=(PortSpec("value", "any", required=False), PortSpec("condition", "bool")),
+            outputs=(PortSpec("value", "any"),),
+            params=(ParamSpec("message", "text", default="check failed"),),
+        ),
+        _check,
+    ),
+    NodeType(
+        NodeSpec(
+            "delay", "Delay", "Flow", "Waits a number of seconds, then passes the value on.",
+            inputs=(ANY_IN,),
+            outputs=(PortSpec("value", "any"),),
+            params=(ParamSpec("seconds", "number", required=True, default=1),),
+        ),
+        _delay,
+    ),
+    NodeType(
+        NodeSpec(
+            "fail", "Fail", "Flow", "Always fails with a message; handy to try out recovery.",
+            inputs=(ANY_IN,),
+            params=(ParamSpec("message", "text", default="this node always fails"),),
+        ),
+        _fail,
+    ),
+    NodeType(
+        NodeSpec(
+            "log", "Log", "Flow", "Writes the value to the run log and passes it on.",
+            inputs=(PortSpec("value", "any"),),
+            outputs=(PortSpec("value", "any"),),
+            params=(ParamSpec("message", "text", default=""),),
+        ),
+        _log,
+    ),
+]
