@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
 import operator
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -44,8 +46,12 @@ def _mod(a: float, b: float) -> float:
 
 
 def _pow(a: float, b: float) -> float:
-    if abs(a) > 1 and b > 0 and b * math.log2(abs(a)) > safe_expr.MAX_POWER_BITS:
-        raise fail(f"power too large ({a} ** {b})")
+    if abs(a) > 1 and b > 0 and (
+        b > safe_expr.MAX_POWER_BITS or b * math.log2(abs(a)) > safe_expr.MAX_POWER_BITS
+    ):
+        raise fail(f"power too large ({format_number(a)} ** {format_number(b)})")
+    if a == 0 and b < 0:
+        raise fail("zero cannot be raised to a negative power")
     result = a**b
     if isinstance(result, complex):
         raise fail(f"{a} ** {b} has no real result")
@@ -72,9 +78,33 @@ COMPARE_OPS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+def _number(value: Any, port: str) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise fail(f"input '{port}' must be a number (got {_kind(value)})")
+    return value
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
 def _math(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    op = params.get("op")
+    if op not in MATH_OPS:
+        raise fail(f"unknown math op {op!r}")
+    a, b = _number(inputs.get("a"), "a"), _number(inputs.get("b"), "b")
     try:
-        result = MATH_OPS[params["op"]](inputs["a"], inputs["b"])
+        result = MATH_OPS[op](a, b)
     except OverflowError:
         raise fail("number too large") from None
     if isinstance(result, float) and not math.isfinite(result):
@@ -84,10 +114,12 @@ def _math(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
 
 def compare_values(op: str, a: Any, b: Any) -> bool:
     """Compare two values; ordering values of different kinds is a clear failure."""
+    if op not in COMPARE_OPS:
+        raise fail(f"unknown compare op {op!r}")
     try:
         return bool(COMPARE_OPS[op](a, b))
     except TypeError:
-        raise fail(f"cannot compare {type(a).__name__} with {type(b).__name__} using '{op}'") from None
+        raise fail(f"cannot compare {_kind(a)} with {_kind(b)} using '{op}'") from None
 
 
 def _compare(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
@@ -95,7 +127,8 @@ def _compare(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]
 
 
 def _expression(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
-    names = {**ctx.run_inputs, **{k: inputs[k] for k in ("a", "b", "c") if k in inputs}}
+    names: dict[str, Any] = dict(ctx.run_inputs)
+    names.update({k: inputs[k] for k in ("a", "b", "c") if k in inputs})
     return {"result": safe_expr.evaluate(params["expr"], names)}
 
 
@@ -103,7 +136,11 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def _text(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
-    values = inputs.get("values") or {}
+    values = inputs.get("values")
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise fail(f"input 'values' must be an object of names and values (got {_kind(values)})")
 
     def fill(match: re.Match[str]) -> str:
         key = match.group(1)
@@ -117,7 +154,9 @@ def _text(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
             return "true" if value else "false"
         if isinstance(value, (int, float)):
             return format_number(value)
-        return str(value)
+        if isinstance(value, str):
+            return value
+        return json.dumps(value, ensure_ascii=False, default=str)
 
     return {"text": _PLACEHOLDER.sub(fill, params["template"])}
 
@@ -138,7 +177,7 @@ def get_path(data: Any, path: str) -> Any:
 
 
 def _get_field(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
-    return {"value": get_path(inputs["data"], params["path"])}
+    return {"value": get_path(inputs.get("data"), params.get("path", ""))}
 
 
 def _branch(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
@@ -158,12 +197,23 @@ def _check(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
     return {"value": inputs.get("value")}
 
 
+#: Longest single wait ``Event.wait`` accepts everywhere (longer waits loop).
+_MAX_WAIT = 3600.0
+
+
 def _delay(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
-    seconds = float(params["seconds"])
-    if seconds < 0:
-        raise fail("seconds must not be negative")
-    if ctx.cancel.wait(seconds):
-        raise Cancelled()
+    seconds = params.get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise fail(f"param 'seconds' must be a number (got {_kind(seconds)})")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise fail(f"param 'seconds' must be a finite number of seconds, not {seconds}")
+    deadline = time.monotonic() + seconds
+    while True:
+        left = deadline - time.monotonic()
+        if ctx.cancel.wait(min(max(left, 0.0), _MAX_WAIT)):
+            raise Cancelled()
+        if left <= _MAX_WAIT:
+            break
     return {"value": inputs.get("value")}
 
 
@@ -180,8 +230,6 @@ def _log(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
 
 
 def _short_json(value: Any) -> str:
-    import json
-
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 2000 else text[:1997] + "..."
 

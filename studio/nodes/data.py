@@ -16,6 +16,7 @@ from studio.nodes.base import NodeContext, NodeType, fail
 from studio.nodes.core import COMPARE_NAMES, compare_values
 
 FORMATS = ("text", "json", "csv")
+AGGREGATE_FUNCS = ("count", "sum", "mean", "min", "max")
 _INT = re.compile(r"^[+-]?\d+$")
 _FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
 
@@ -33,6 +34,8 @@ def parse_cell(text: str) -> Any:
 def _format(params: dict[str, Any], path: Path) -> str:
     fmt = params.get("format")
     if fmt:
+        if fmt not in FORMATS:
+            raise fail(f"unknown format {fmt!r} (use text, json or csv)")
         return str(fmt)
     suffix = path.suffix.lower().lstrip(".")
     return suffix if suffix in FORMATS else "text"
@@ -72,7 +75,10 @@ def _write_file(inputs: dict[str, Any], params: dict[str, Any], ctx: NodeContext
     data = inputs["data"]
     fmt = _format(params, path)
     if fmt == "json":
-        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        try:
+            text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        except (TypeError, ValueError) as exc:
+            raise fail(f"data cannot be written as JSON: {exc}") from None
     elif fmt == "csv":
         if not is_table(data):
             raise fail("csv format needs a table (a list of objects with the same keys)")
@@ -105,20 +111,27 @@ def _cell_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _column(table: list[dict[str, Any]], column: str) -> None:
+def _table(inputs: dict[str, Any]) -> list[dict[str, Any]]:
+    table: Any = inputs.get("table")
+    if not is_table(table):
+        raise fail("input 'table' must be a table (a list of objects with the same keys)")
+    return list(table)
+
+
+def _column(table: list[dict[str, Any]], column: Any) -> None:
     if table and column not in table[0]:
-        raise fail(f"no column '{column}' (columns: {', '.join(table[0])})")
+        raise fail(f"no column '{column}' (columns: {', '.join(map(str, table[0]))})")
 
 
 def _filter_rows(inputs: dict[str, Any], params: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
-    table, column = inputs["table"], params["column"]
+    table, column = _table(inputs), params["column"]
     _column(table, column)
-    op, value = params["op"], params["value"]
+    op, value = params["op"], params.get("value")
     return {"table": [row for row in table if compare_values(op, row[column], value)]}
 
 
 def _sort_rows(inputs: dict[str, Any], params: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
-    table, column = inputs["table"], params["column"]
+    table, column = _table(inputs), params["column"]
     _column(table, column)
     try:
         ordered = sorted(table, key=lambda row: row[column], reverse=bool(params.get("descending")))
@@ -128,14 +141,19 @@ def _sort_rows(inputs: dict[str, Any], params: dict[str, Any], ctx: NodeContext)
 
 
 def _aggregate(inputs: dict[str, Any], params: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
-    table, column, func = inputs["table"], params["column"], params["func"]
+    table, column, func = _table(inputs), params["column"], params["func"]
+    if func not in AGGREGATE_FUNCS:
+        raise fail(f"unknown aggregate func {func!r}")
     group_by = params.get("group_by") or None
     _column(table, column)
     if group_by:
         _column(table, group_by)
     groups: dict[Any, list[Any]] = {}
     for row in table:
-        groups.setdefault(row[group_by] if group_by else None, []).append(row[column])
+        key = row[group_by] if group_by else None
+        if isinstance(key, (list, dict)):
+            key = json.dumps(key, sort_keys=True)
+        groups.setdefault(key, []).append(row[column])
     result_name = f"{func}_{column}" if func != "count" else "count"
     rows = []
     for key, values in groups.items():
@@ -220,7 +238,7 @@ DATA_NODES = [
             params=(
                 ParamSpec("column", "text", required=True, default=""),
                 ParamSpec("func", "text", required=True, default="sum",
-                          choices=("count", "sum", "mean", "min", "max")),
+                          choices=AGGREGATE_FUNCS),
                 ParamSpec("group_by", "text"),
             ),
         ),

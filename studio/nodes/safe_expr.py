@@ -7,32 +7,106 @@ Parsing and checking use ``ast`` (nothing is executed); evaluation uses the
 from __future__ import annotations
 
 import ast
-import json
 import math
+import numbers
 import operator
 import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import simpleeval
 
 from studio.errors import NodeError
 
-FUNCTIONS: dict[str, Any] = {
-    "abs": abs,
-    "min": min,
-    "max": max,
-    "round": round,
-    "len": len,
-    "sum": sum,
-    "sorted": sorted,
-    "str": str,
-    "int": int,
-    "float": float,
-}
-CONSTANTS = {"True": True, "False": False, "None": None}
 MAX_RESULT_BYTES = 10 * 1024 * 1024
 MAX_POWER_BITS = 1_000_000
 MAX_SECONDS = 1.0
+MAX_ROUND_DIGITS = 400
+_TOO_LARGE = "result too large (over 10 MB)"
+
+
+def estimate_size(value: Any, limit: int = MAX_RESULT_BYTES) -> int:
+    """About how many bytes ``value`` takes as JSON; stops counting soon after ``limit``.
+
+    Shared parts count every time they appear (as they would once written out),
+    but are measured once, so ``[[big] * 1000] * 1000`` is cheap to measure.
+    """
+    try:
+        return _size(value, limit, {})
+    except RecursionError:
+        return limit + 1
+
+
+def _size(value: Any, budget: int, memo: dict[int, int]) -> int:
+    if isinstance(value, str):
+        return len(value) + 2
+    if isinstance(value, bool) or value is None:
+        return 5
+    if isinstance(value, int):
+        return value.bit_length() // 3 + 2
+    if isinstance(value, float):
+        return 8
+    if isinstance(value, (list, tuple, set, frozenset, Mapping)):
+        key = id(value)
+        if key in memo:
+            return memo[key]
+        items: Any = value
+        total = 2 + len(value)
+        if isinstance(value, Mapping):
+            items = [*value.keys(), *value.values()]
+        for item in items:
+            if total > budget:
+                break
+            total += _size(item, budget - total, memo)
+        memo[key] = total
+        return total
+    return 8
+
+
+def _check_size(value: Any) -> Any:
+    if estimate_size(value) > MAX_RESULT_BYTES:
+        raise NodeError(_TOO_LARGE)
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real)
+
+
+def _safe_str(*args: Any) -> str:
+    if args:
+        _check_size(args[0])
+    return str(*args)
+
+
+def _safe_round(number: Any, ndigits: Any = None) -> Any:
+    if ndigits is not None and isinstance(ndigits, int) and abs(ndigits) > MAX_ROUND_DIGITS:
+        raise NodeError(f"round() digits must be between -{MAX_ROUND_DIGITS} and {MAX_ROUND_DIGITS}")
+    return round(number, ndigits)
+
+
+def _safe_sum(values: Any, start: Any = 0) -> Any:
+    items = list(values)
+    if not all(_is_number(v) for v in [*items, start]):
+        raise NodeError("sum() needs numbers")
+    return sum(items, start)
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "abs": abs,
+    "min": min,
+    "max": max,
+    "round": _safe_round,
+    "len": len,
+    "sum": _safe_sum,
+    "sorted": sorted,
+    "str": _safe_str,
+    "int": int,
+    "float": float,
+}
+#: The only names an expression may call (the contract's list; never grows).
+ALLOWED_CALLS = frozenset(FUNCTIONS)
+CONSTANTS = {"True": True, "False": False, "None": None}
 
 _ALLOWED_NODES = (
     ast.Expression, ast.Constant, ast.Name, ast.Load, ast.List, ast.Tuple, ast.Dict,
@@ -55,7 +129,7 @@ def check(expr: Any) -> list[str]:
     try:
         tree = ast.parse(expr.strip(), mode="eval")
     except SyntaxError as exc:
-        return [f"expression does not parse: {exc.msg} (column {exc.offset})"]
+        return [" ".join(f"expression does not parse: {exc.msg} (column {exc.offset})".split())]
     except (ValueError, RecursionError, MemoryError):
         return ["expression does not parse"]
     for node in ast.walk(tree):
@@ -64,9 +138,9 @@ def check(expr: Any) -> list[str]:
         if isinstance(node, ast.Name) and node.id.startswith("_"):
             return [f"expression uses the name '{node.id}', which is not allowed"]
         if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            if not isinstance(node.func, ast.Name) or node.func.id not in ALLOWED_CALLS:
                 what = node.func.id if isinstance(node.func, ast.Name) else "that"
-                allowed = " ".join(FUNCTIONS)
+                allowed = " ".join(sorted(ALLOWED_CALLS))
                 return [f"expression calls '{what}', only these calls are allowed: {allowed}"]
             if node.keywords:
                 return ["expression passes keyword arguments, which are not allowed"]
@@ -76,26 +150,50 @@ def check(expr: Any) -> list[str]:
 
 
 def _safe_pow(a: Any, b: Any) -> Any:
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+    if _is_number(a) and _is_number(b):
         if abs(a) > 1 and b > 0:
-            bits = b * math.log2(abs(a))
-            if bits > MAX_POWER_BITS:
-                raise NodeError(f"power too large ({a} ** {b})")
-    return operator.pow(a, b)
+            if b > MAX_POWER_BITS or b * math.log2(abs(a)) > MAX_POWER_BITS:
+                raise NodeError(f"power too large ({_short(a)} ** {_short(b)})")
+        if a == 0 and b < 0:
+            raise ZeroDivisionError
+    result = operator.pow(a, b)
+    if isinstance(result, complex):
+        raise NodeError(f"{_short(a)} ** {_short(b)} has no real result")
+    return result
 
 
 def _safe_mult(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int):
+        if a.bit_length() + b.bit_length() > MAX_POWER_BITS:
+            raise NodeError("number too large")
+        return a * b
     for seq, n in ((a, b), (b, a)):
-        if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > MAX_RESULT_BYTES:
-            raise NodeError("result too large (over 10 MB)")
+        if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and n > 0:
+            if n > MAX_RESULT_BYTES or estimate_size(seq) * n > MAX_RESULT_BYTES:
+                raise NodeError(_TOO_LARGE)
     return operator.mul(a, b)
 
 
 def _safe_add(a: Any, b: Any) -> Any:
     if isinstance(a, (str, list, tuple)) and isinstance(b, (str, list, tuple)):
-        if len(a) + len(b) > MAX_RESULT_BYTES:
-            raise NodeError("result too large (over 10 MB)")
+        if estimate_size(a) + estimate_size(b) > MAX_RESULT_BYTES:
+            raise NodeError(_TOO_LARGE)
     return operator.add(a, b)
+
+
+def _safe_mod(a: Any, b: Any) -> Any:
+    if isinstance(a, str):
+        raise NodeError("'%' formatting of text is not allowed (use + and str())")
+    return operator.mod(a, b)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 30 else text[:27] + "..."
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def evaluate(expr: str, names: dict[str, Any]) -> Any:
@@ -103,16 +201,25 @@ def evaluate(expr: str, names: dict[str, Any]) -> Any:
     problems = check(expr)
     if problems:
         raise NodeError(problems[0])
+    if not isinstance(expr, str):
+        raise NodeError("expression must be text")
     operators = dict(simpleeval.DEFAULT_OPERATORS)
-    operators.update({ast.Pow: _safe_pow, ast.Mult: _safe_mult, ast.Add: _safe_add})
-    evaluator = simpleeval.EvalWithCompoundTypes(
-        operators=operators, functions=FUNCTIONS, names={**names, **CONSTANTS}
+    operators.update(
+        {ast.Pow: _safe_pow, ast.Mult: _safe_mult, ast.Add: _safe_add, ast.Mod: _safe_mod}
     )
+    evaluator = simpleeval.EvalWithCompoundTypes(
+        operators=operators, functions=dict(FUNCTIONS), names={**names, **CONSTANTS}
+    )
+    # simpleeval adds list/tuple/dict/set to its functions; the language does not have them.
+    evaluator.functions = dict(FUNCTIONS)
     outcome: dict[str, Any] = {}
 
     def work() -> None:
         try:
-            outcome["value"] = evaluator.eval(expr.strip())
+            value = evaluator.eval(expr.strip())
+            if isinstance(value, tuple):
+                value = list(value)
+            outcome["value"] = _check_size(value)
         except NodeError as exc:
             outcome["error"] = str(exc)
         except simpleeval.NameNotDefined as exc:
@@ -121,10 +228,10 @@ def evaluate(expr: str, names: dict[str, Any]) -> Any:
             outcome["error"] = str(exc)
         except ZeroDivisionError:
             outcome["error"] = "division by zero"
-        except (TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
-            outcome["error"] = f"{type(exc).__name__}: {exc}"
         except (MemoryError, RecursionError):
             outcome["error"] = "expression needs too much memory"
+        except Exception as exc:  # noqa: BLE001 - every failure is the node's failure
+            outcome["error"] = f"{type(exc).__name__}: {exc}"
 
     # A worker thread bounds the time: simpleeval cannot be interrupted, but our
     # limits keep any single operation small, so an abandoned thread ends soon.
@@ -134,14 +241,5 @@ def evaluate(expr: str, names: dict[str, Any]) -> Any:
     if worker.is_alive():
         raise NodeError(f"expression took more than {MAX_SECONDS:g} second")
     if "error" in outcome:
-        raise NodeError(f"expression failed: {outcome['error']}")
-    value = outcome.get("value")
-    if isinstance(value, tuple):
-        value = list(value)
-    try:
-        size = len(json.dumps(value))
-    except (TypeError, ValueError):
-        return value  # the engine reports values JSON cannot hold
-    if size > MAX_RESULT_BYTES:
-        raise NodeError("expression result too large (over 10 MB)")
-    return value
+        raise NodeError(_one_line(f"expression failed: {outcome['error']}"))
+    return outcome.get("value")
