@@ -17,18 +17,17 @@ def validate_data(data: Any, specs: Mapping[str, NodeSpec]) -> list[str]:
     if not isinstance(data, dict):
         return ["the top level must be a JSON object"]
     problems: list[str] = []
-    if data.get("format") != FORMAT:
-        problems.append(f"unknown format {data.get('format')!r} (expected {FORMAT!r})")
-    if data.get("version") != VERSION or isinstance(data.get("version"), bool):
-        problems.append(f"unknown version {data.get('version')!r} (expected {VERSION})")
+    fmt, version = data.get("format"), data.get("version")
+    if not isinstance(fmt, str) or fmt != FORMAT:
+        problems.append(f"unknown format {_describe(fmt)} (expected {FORMAT!r})")
+    if not isinstance(version, int) or isinstance(version, bool) or version != VERSION:
+        problems.append(f"unknown version {_describe(version)} (expected {VERSION})")
     if "name" in data and not isinstance(data["name"], str):
         problems.append("'name' must be text")
     if "inputs" in data and not isinstance(data["inputs"], dict):
         problems.append("'inputs' must be an object of names and values")
-    if "notes" in data and not (
-        isinstance(data["notes"], list) and all(isinstance(n, dict) for n in data["notes"])
-    ):
-        problems.append("'notes' must be a list of objects")
+    if "notes" in data:
+        _check_notes(data["notes"], problems)
 
     nodes = _check_nodes(data.get("nodes"), specs, problems)
     edges = _check_edges(data.get("edges"), nodes, specs, problems)
@@ -55,7 +54,7 @@ def _check_nodes(
         node_id = node.get("id")
         if not isinstance(node_id, str) or not ID_PATTERN.match(node_id):
             problems.append(
-                f"node #{i + 1}: id {node_id!r} is not valid (letters, digits, '_' and '-', "
+                f"node #{i + 1}: id {_describe(node_id)} is not valid (letters, digits, '_' and '-', "
                 "not starting with a digit or '-')"
             )
             continue
@@ -64,7 +63,7 @@ def _check_nodes(
             continue
         node_type = node.get("type")
         if not isinstance(node_type, str) or node_type not in specs:
-            problems.append(f"node '{node_id}': unknown type {node_type!r}")
+            problems.append(f"node '{node_id}': unknown type {_describe(node_type)}")
         if "params" in node and not isinstance(node["params"], dict):
             problems.append(f"node '{node_id}': 'params' must be an object")
         if "label" in node and not isinstance(node["label"], str):
@@ -100,28 +99,32 @@ def _check_edges(
             problems.append(f"edge #{i + 1}: needs text fields source, source_port, target, target_port")
             continue
         src, sport, dst, dport = (edge[k] for k in keys)
-        name = f"edge {src}.{sport} -> {dst}.{dport}"
+        name = f"edge {_word(src)}.{_word(sport)} -> {_word(dst)}.{_word(dport)}"
         ok = True
         for end, port, outward in ((src, sport, True), (dst, dport, False)):
             if end not in nodes:
-                problems.append(f"{name}: no node '{end}'")
+                problems.append(f"{name}: no node {_quoted(end)}")
                 ok = False
                 continue
-            spec = specs.get(nodes[end].get("type"))  # type: ignore[arg-type]
+            spec = _spec(nodes[end], specs)
             if spec is None:
                 ok = False
                 continue
             found = spec.output(port) if outward else spec.input(port)
             if found is None:
                 kind = "output" if outward else "input"
-                problems.append(f"{name}: node '{end}' ({spec.type}) has no {kind} port '{port}'")
+                problems.append(
+                    f"{name}: node '{end}' ({spec.type}) has no {kind} port {_quoted(port)}"
+                )
                 ok = False
         if not ok:
             continue
         if (dst, dport) in fed:
-            problems.append(f"{name}: input '{dst}.{dport}' already has an edge from {fed[(dst, dport)]}")
+            problems.append(
+                f"{name}: input '{dst}.{dport}' already has an edge from {fed[(dst, dport)]}"
+            )
             continue
-        fed[(dst, dport)] = f"{src}.{sport}"
+        fed[(dst, dport)] = f"{src}.{_word(sport)}"
         out_port = specs[nodes[src]["type"]].output(sport)
         in_port = specs[nodes[dst]["type"]].input(dport)
         assert out_port is not None and in_port is not None
@@ -142,7 +145,7 @@ def _check_inputs_and_params(
 ) -> None:
     connected = {(dst, dport) for _, _, dst, dport in edges}
     for node_id, node in nodes.items():
-        spec = specs.get(node.get("type"))  # type: ignore[arg-type]
+        spec = _spec(node, specs)
         params = node.get("params")
         if spec is None or not isinstance(params, (dict, type(None))):
             continue
@@ -173,10 +176,15 @@ def _check_inputs_and_params(
             elif param.choices and value not in param.choices:
                 options = ", ".join(str(c) for c in param.choices)
                 problems.append(
-                    f"node '{node_id}': param '{param.name}' is {value!r}, must be one of {options}"
+                    f"node '{node_id}': param '{param.name}' is {_describe(value)}, "
+                    f"must be one of {options}"
                 )
         for check in spec.param_checks:
-            problems.extend(f"node '{node_id}': {msg}" for msg in check(params))
+            try:
+                found = list(check(params))
+            except Exception as exc:  # noqa: BLE001 - a plugin's check must not break validation
+                found = [f"cannot check params ({type(exc).__name__}: {exc})"]
+            problems.extend(_one_line(f"node '{node_id}': {msg}") for msg in found)
 
 
 def _check_cycles(
@@ -191,6 +199,41 @@ def _check_cycles(
         path = " -> ".join([*cycle, cycle[0]])
         problems.append(f"cycle: {path} (workflows must not loop back)")
         break
+
+
+def _check_notes(notes: Any, problems: list[str]) -> None:
+    if not isinstance(notes, list):
+        problems.append("'notes' must be a list of objects")
+        return
+    for i, note in enumerate(notes):
+        if not isinstance(note, dict):
+            problems.append(f"note #{i + 1}: must be an object")
+            continue
+        if "text" in note and not isinstance(note["text"], str):
+            problems.append(f"note #{i + 1}: 'text' must be text")
+        pos = note.get("position")
+        if "position" in note and not (
+            isinstance(pos, list) and len(pos) == 2 and all(matches(v, "number") for v in pos)
+        ):
+            problems.append(f"note #{i + 1}: 'position' must be [x, y]")
+
+
+def _spec(node: dict[str, Any], specs: Mapping[str, NodeSpec]) -> NodeSpec | None:
+    node_type = node.get("type")
+    return specs.get(node_type) if isinstance(node_type, str) else None
+
+
+def _word(text: str) -> str:
+    """A name from the file as it can appear in a one-line message."""
+    return text if ID_PATTERN.match(text) else _describe(text)
+
+
+def _quoted(text: str) -> str:
+    return f"'{text}'" if ID_PATTERN.match(text) else _describe(text)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 def _a(type_name: str) -> str:

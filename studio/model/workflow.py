@@ -16,10 +16,12 @@ from studio.errors import WorkflowFileError
 
 FORMAT = "studio.workflow"
 VERSION = 1
-ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+ID_PATTERN = re.compile(r"\A[A-Za-z_][A-Za-z0-9_-]*\Z")
 
 _NODE_KEYS = ("id", "type", "label", "params", "position", "breakpoint")
 _TOP_KEYS = ("format", "version", "name", "inputs", "nodes", "edges", "notes")
+_EDGE_KEYS = ("source", "source_port", "target", "target_port")
+_NOTE_KEYS = ("text", "position")
 
 Listener = Callable[[str, Any], None]
 
@@ -36,6 +38,10 @@ class Node:
     #: ``None`` means the key was absent from the file (same as ``False``).
     breakpoint: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Known keys whose value in the file was not usable; saved back while unset.
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: The keys in the order the file had them (``None`` for a node made here).
+    keys: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
 
     @property
     def title(self) -> str:
@@ -45,25 +51,43 @@ class Node:
         out: dict[str, Any] = {"id": self.id, "type": self.type}
         if self.label is not None:
             out["label"] = self.label
-        out["params"] = copy.deepcopy(self.params)
+        elif "label" in self.raw:
+            out["label"] = copy.deepcopy(self.raw["label"])
+        if self.params or self.keys is None or "params" in self.keys:
+            out["params"] = copy.deepcopy(self.params)
+            if not self.params and "params" in self.raw:
+                out["params"] = copy.deepcopy(self.raw["params"])
         if self.position is not None:
             out["position"] = [_plain_number(v) for v in self.position]
+        elif "position" in self.raw:
+            out["position"] = copy.deepcopy(self.raw["position"])
         if self.breakpoint is not None:
             out["breakpoint"] = bool(self.breakpoint)
+        elif "breakpoint" in self.raw:
+            out["breakpoint"] = copy.deepcopy(self.raw["breakpoint"])
         out.update(copy.deepcopy(self.extra))
-        return out
+        return _in_order(out, self.keys)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Node:
-        position = data.get("position")
+        """Build from a node object of the file (whose ``id`` and ``type`` are text)."""
+        position: Any = data.get("position")
         pos: tuple[float, float] | None = None
-        if isinstance(position, list) and len(position) == 2 and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in position
-        ):
+        if _is_xy(position):
             pos = (position[0], position[1])
         params = data.get("params")
         label = data.get("label")
         bp = data.get("breakpoint")
+        raw = {
+            k: copy.deepcopy(data[k])
+            for k, ok in (
+                ("params", isinstance(params, dict)),
+                ("label", isinstance(label, str)),
+                ("position", pos is not None),
+                ("breakpoint", isinstance(bp, bool)),
+            )
+            if k in data and not ok
+        }
         return cls(
             id=str(data.get("id", "")),
             type=str(data.get("type", "")),
@@ -72,6 +96,8 @@ class Node:
             position=pos,
             breakpoint=bp if isinstance(bp, bool) else None,
             extra={k: copy.deepcopy(v) for k, v in data.items() if k not in _NODE_KEYS},
+            raw=raw,
+            keys=tuple(data),
         )
 
 
@@ -83,14 +109,28 @@ class Edge:
     source_port: str
     target: str
     target_port: str
+    #: Unknown keys the file had on this edge (kept when saving).
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    keys: tuple[str, ...] | None = field(default=None, compare=False, hash=False, repr=False)
 
-    def to_dict(self) -> dict[str, str]:
-        return {
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
             "source": self.source,
             "source_port": self.source_port,
             "target": self.target,
             "target_port": self.target_port,
         }
+        out.update(copy.deepcopy(self.extra))
+        return _in_order(out, self.keys)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Edge:
+        """Build from an edge object of the file (whose four fields are text)."""
+        return cls(
+            data["source"], data["source_port"], data["target"], data["target_port"],
+            extra={k: copy.deepcopy(v) for k, v in data.items() if k not in _EDGE_KEYS},
+            keys=tuple(data),
+        )
 
     def __str__(self) -> str:
         return f"{self.source}.{self.source_port} -> {self.target}.{self.target_port}"
@@ -103,11 +143,38 @@ class Note:
     text: str
     position: tuple[float, float] = (0.0, 0.0)
     extra: dict[str, Any] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    keys: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"text": self.text, "position": [_plain_number(v) for v in self.position]}
+        out: dict[str, Any] = {}
+        if "text" in self.raw and self.text == _text_of(self.raw["text"]):
+            out["text"] = copy.deepcopy(self.raw["text"])
+        elif self.keys is None or "text" in self.keys or self.text:
+            out["text"] = self.text
+        if "position" in self.raw and self.position == (0.0, 0.0):
+            out["position"] = copy.deepcopy(self.raw["position"])
+        elif self.keys is None or "position" in self.keys or self.position != (0.0, 0.0):
+            out["position"] = [_plain_number(v) for v in self.position]
         out.update(copy.deepcopy(self.extra))
-        return out
+        return _in_order(out, self.keys)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Note:
+        pos: Any = data.get("position")
+        text = data.get("text", "")
+        raw = {}
+        if "text" in data and not isinstance(text, str):
+            raw["text"] = copy.deepcopy(text)
+        if "position" in data and not _is_xy(pos):
+            raw["position"] = copy.deepcopy(pos)
+        return cls(
+            text=_text_of(text),
+            position=(pos[0], pos[1]) if _is_xy(pos) else (0.0, 0.0),
+            extra={k: copy.deepcopy(v) for k, v in data.items() if k not in _NOTE_KEYS},
+            raw=raw,
+            keys=tuple(data),
+        )
 
 
 @dataclass
@@ -122,65 +189,99 @@ class Workflow:
     extra: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     _listeners: list[Listener] = field(default_factory=list, repr=False, compare=False)
+    #: What the file held that the model cannot represent (bad values, nodes with a bad or
+    #: duplicate id, malformed edges and notes), kept so that saving loses nothing.
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    raw_nodes: list[tuple[int, Any]] = field(default_factory=list, repr=False, compare=False)
+    raw_edges: list[tuple[int, Any]] = field(default_factory=list, repr=False, compare=False)
+    raw_notes: list[tuple[int, Any]] = field(default_factory=list, repr=False, compare=False)
+    keys: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
 
     # -- file format -------------------------------------------------------------------
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], path: Path | None = None) -> Workflow:
-        """Build from parsed JSON; tolerant, so that files with problems can still be opened."""
+        """Build from parsed JSON; tolerant, so that files with problems can still be opened.
+
+        Whatever cannot be represented is kept aside and written back by ``to_dict``,
+        so validating ``to_dict()`` finds the same problems as the file itself.
+        """
         if not isinstance(data, dict):
             raise WorkflowFileError("workflow file must hold a JSON object at the top level")
         wf = cls(path=path)
+        wf.keys = tuple(data)
+        for key, expected in (("format", FORMAT), ("version", VERSION)):
+            if key in data and (data[key] != expected or type(data[key]) is not type(expected)):
+                wf.raw[key] = copy.deepcopy(data[key])
         name = data.get("name")
         wf.name = name if isinstance(name, str) else None
         inputs = data.get("inputs")
         wf.inputs = copy.deepcopy(inputs) if isinstance(inputs, dict) else None
-        for raw in data.get("nodes") or []:
-            if isinstance(raw, dict):
-                node = Node.from_dict(raw)
-                if node.id and node.id not in wf.nodes:
-                    wf.nodes[node.id] = node
-        for raw in data.get("edges") or []:
-            if isinstance(raw, dict) and all(
-                isinstance(raw.get(k), str) for k in ("source", "source_port", "target", "target_port")
+        for key, ok in (
+            ("name", isinstance(name, str)),
+            ("inputs", isinstance(inputs, dict)),
+            ("nodes", isinstance(data.get("nodes"), list)),
+            ("edges", isinstance(data.get("edges"), list)),
+            ("notes", isinstance(data.get("notes"), list)),
+        ):
+            if key in data and not ok:
+                wf.raw[key] = copy.deepcopy(data[key])
+        raw_nodes = data.get("nodes")
+        for i, raw in enumerate(raw_nodes if isinstance(raw_nodes, list) else []):
+            if (
+                isinstance(raw, dict)
+                and isinstance(raw.get("id"), str)
+                and raw["id"]
+                and isinstance(raw.get("type"), str)
+                and raw["id"] not in wf.nodes
             ):
-                wf.edges.append(
-                    Edge(raw["source"], raw["source_port"], raw["target"], raw["target_port"])
-                )
+                wf.nodes[raw["id"]] = Node.from_dict(raw)
+            else:
+                wf.raw_nodes.append((i, copy.deepcopy(raw)))
+        raw_edges = data.get("edges")
+        for i, raw in enumerate(raw_edges if isinstance(raw_edges, list) else []):
+            if isinstance(raw, dict) and all(isinstance(raw.get(k), str) for k in _EDGE_KEYS):
+                wf.edges.append(Edge.from_dict(raw))
+            else:
+                wf.raw_edges.append((i, copy.deepcopy(raw)))
         notes = data.get("notes")
         if isinstance(notes, list):
             wf.notes = []
-            for raw in notes:
+            for i, raw in enumerate(notes):
                 if isinstance(raw, dict):
-                    pos = raw.get("position")
-                    position = (
-                        (pos[0], pos[1])
-                        if isinstance(pos, list) and len(pos) == 2
-                        and all(isinstance(v, (int, float)) for v in pos)
-                        else (0.0, 0.0)
-                    )
-                    wf.notes.append(
-                        Note(
-                            text=str(raw.get("text", "")),
-                            position=position,
-                            extra={k: copy.deepcopy(v) for k, v in raw.items() if k not in ("text", "position")},
-                        )
-                    )
+                    wf.notes.append(Note.from_dict(raw))
+                else:
+                    wf.raw_notes.append((i, copy.deepcopy(raw)))
         wf.extra = {k: copy.deepcopy(v) for k, v in data.items() if k not in _TOP_KEYS}
         return wf
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"format": FORMAT, "version": VERSION}
+        out: dict[str, Any] = {
+            "format": copy.deepcopy(self.raw.get("format", FORMAT)),
+            "version": copy.deepcopy(self.raw.get("version", VERSION)),
+        }
         if self.name is not None:
             out["name"] = self.name
+        elif "name" in self.raw:
+            out["name"] = copy.deepcopy(self.raw["name"])
         if self.inputs is not None:
             out["inputs"] = copy.deepcopy(self.inputs)
-        out["nodes"] = [node.to_dict() for node in self.nodes.values()]
-        out["edges"] = [edge.to_dict() for edge in self.edges]
+        elif "inputs" in self.raw:
+            out["inputs"] = copy.deepcopy(self.raw["inputs"])
+        out["nodes"] = _with_raw([n.to_dict() for n in self.nodes.values()], self.raw_nodes)
+        if not out["nodes"] and "nodes" in self.raw:
+            out["nodes"] = copy.deepcopy(self.raw["nodes"])
+        edges = _with_raw([e.to_dict() for e in self.edges], self.raw_edges)
+        if edges or self.keys is None or "edges" in self.keys:
+            out["edges"] = edges
+            if not edges and "edges" in self.raw:
+                out["edges"] = copy.deepcopy(self.raw["edges"])
         if self.notes is not None:
-            out["notes"] = [note.to_dict() for note in self.notes]
+            out["notes"] = _with_raw([n.to_dict() for n in self.notes], self.raw_notes)
+        elif "notes" in self.raw:
+            out["notes"] = copy.deepcopy(self.raw["notes"])
         out.update(copy.deepcopy(self.extra))
-        return out
+        return _in_order(out, self.keys)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
@@ -297,6 +398,7 @@ class Workflow:
     def set_param(self, node_id: str, name: str, value: Any) -> None:
         """Set a param; ``value`` of ``...`` (Ellipsis) removes the key."""
         node = self.nodes[node_id]
+        node.raw.pop("params", None)
         if value is ...:
             node.params.pop(name, None)
         else:
@@ -305,14 +407,17 @@ class Workflow:
 
     def set_label(self, node_id: str, label: str | None) -> None:
         self.nodes[node_id].label = label
+        self.nodes[node_id].raw.pop("label", None)
         self._emit("node_changed", self.nodes[node_id])
 
     def move_node(self, node_id: str, position: tuple[float, float]) -> None:
         self.nodes[node_id].position = (position[0], position[1])
+        self.nodes[node_id].raw.pop("position", None)
         self._emit("node_moved", self.nodes[node_id])
 
     def set_breakpoint(self, node_id: str, on: bool) -> None:
         self.nodes[node_id].breakpoint = on
+        self.nodes[node_id].raw.pop("breakpoint", None)
         self._emit("node_changed", self.nodes[node_id])
 
     def add_note(self, note: Note, index: int | None = None) -> None:
@@ -331,9 +436,11 @@ class Workflow:
     def change_note(self, note: Note, text: str | None = None, position: Iterable[float] | None = None) -> None:
         if text is not None:
             note.text = text
+            note.raw.pop("text", None)
         if position is not None:
             x, y = position
             note.position = (x, y)
+            note.raw.pop("position", None)
         self._emit("note_changed", note)
 
 
@@ -368,6 +475,35 @@ def _json_kind(value: Any) -> str:
     return {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
         type(value), "a number"
     )
+
+
+def _is_xy(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    )
+
+
+def _text_of(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _in_order(out: dict[str, Any], keys: tuple[str, ...] | None) -> dict[str, Any]:
+    """``out`` with the keys a file had first, in the file's order, then any new keys."""
+    if not keys:
+        return out
+    ordered = {k: out[k] for k in keys if k in out}
+    ordered.update((k, v) for k, v in out.items() if k not in ordered)
+    return ordered
+
+
+def _with_raw(items: list[Any], raw: list[tuple[int, Any]]) -> list[Any]:
+    """Put back items the model could not represent, at their places in the file."""
+    out = list(items)
+    for index, value in raw:
+        out.insert(min(index, len(out)), copy.deepcopy(value))
+    return out
 
 
 def _plain_number(v: float) -> float | int:
