@@ -1,0 +1,598 @@
+"""Executing a run: scheduling on worker threads, checkpoints, breakpoints, pause, stop."""
+
+from __future__ import annotations
+
+import builtins
+import copy
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from studio.engine import owner
+from studio.engine.state import captured_state, parse_edits, stale_nodes
+from studio.errors import (
+    BadStatePath,
+    InvalidWorkflow,
+    NodeError,
+    RunBusy,
+    UnknownCheckpoint,
+    UnknownNode,
+    UsageError,
+)
+from studio.model import Workflow, matches, validate_data
+from studio.model.types import coerce, type_of
+from studio.nodes import Cancelled, NodeContext, get, specs
+from studio.store import (
+    COMPLETED,
+    FAILED,
+    SKIPPED,
+    NewCheckpoint,
+    NewEvent,
+    RunRecord,
+    Snapshot,
+    StateIndex,
+    Store,
+    short_id,
+)
+
+log = logging.getLogger("studio.engine")
+EventListener = Callable[[dict[str, Any]], None]
+BASE_EVERY = 200  # a full index every so many checkpoints keeps loading any state fast
+RESUMABLE = ("paused", "failed", "interrupted", "cancelled")
+
+
+@dataclass
+class Breakpoints:
+    """The breakpoints a run carries: before and after nodes."""
+
+    before: set[str] = field(default_factory=set)
+    after: set[str] = field(default_factory=set)
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {"before": sorted(self.before), "after": sorted(self.after)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Breakpoints:
+        return cls(set(data.get("before", [])), set(data.get("after", [])))
+
+
+@dataclass
+class _Result:
+    node: str
+    outputs: dict[str, Any] | None = None
+    error: str | None = None
+    cancelled: bool = False
+    logs: list[str] = field(default_factory=list)
+    duration: float = 0.0
+
+
+def check_workflow(workflow: Workflow) -> None:
+    problems = validate_data(workflow.to_dict(), specs())
+    if problems:
+        raise InvalidWorkflow(problems)
+
+
+def check_node_ids(workflow: Workflow, flag: str, nodes: Iterable[str]) -> None:
+    for node in nodes:
+        if node not in workflow.nodes:
+            raise UnknownNode(f"{flag} {node}: the workflow has no node '{node}'")
+
+
+class Execution:
+    """One session of executing a run, from a start or a resume until it stops.
+
+    Build it with ``new_run`` or ``resume_run`` (no I/O), then call ``execute()``
+    on the thread that should coordinate (never the GUI thread). ``pause()``,
+    ``stop()`` and ``interrupt()`` may be called from any thread.
+    """
+
+    def __init__(self, store: Store, *, workers: int = 4, on_event: EventListener | None = None) -> None:
+        if workers < 1:
+            raise UsageError("--workers must be at least 1")
+        self.store = store
+        self.workers = workers
+        self.on_event = on_event
+        self.run_id: str | None = None
+        self._setup: Callable[[], Snapshot | None] = lambda: None
+        self._lock = threading.Lock()
+        self._cancel = threading.Event()
+        self._request: str | None = None  # "pause" | "stop" | "interrupt"
+        self._pause_reason: str | None = None
+        self._paused_before: set[str] = set()
+        self.workflow = Workflow()
+        self.breakpoints = Breakpoints()
+        self.until: str | None = None
+        self.step = False
+        self._skip_once: set[str] = set()
+        self._started_at = time.perf_counter()
+
+    # -- construction ------------------------------------------------------------------
+
+    @classmethod
+    def new_run(
+        cls,
+        store: Store,
+        workflow: Workflow,
+        *,
+        inputs: dict[str, Any] | None = None,
+        break_before: Iterable[str] = (),
+        break_after: Iterable[str] = (),
+        until: str | None = None,
+        breakpoints: bool = True,
+        workers: int = 4,
+        on_event: EventListener | None = None,
+    ) -> Execution:
+        ex = cls(store, workers=workers, on_event=on_event)
+        ex.workflow = workflow
+        ex.until = until
+        before, after = list(break_before), list(break_after)
+
+        def setup() -> Snapshot:
+            check_workflow(workflow)
+            check_node_ids(workflow, "--break-before", before)
+            check_node_ids(workflow, "--break-after", after)
+            check_node_ids(workflow, "--until", [until] if until else [])
+            try:
+                json.dumps(inputs or {}, allow_nan=False)
+            except (TypeError, ValueError):
+                raise UsageError("run inputs must be JSON values") from None
+            run_inputs = {**(workflow.inputs or {}), **(inputs or {})}
+            ex.breakpoints = Breakpoints(
+                set(before) | (set(workflow.breakpoints()) if breakpoints else set()), set(after)
+            )
+            run_id = short_id("r")
+            ex.run_id = run_id
+            owner.mark_active(run_id, True)
+            base = StateIndex(inputs=run_inputs).to_base()
+            cp, events = store.create_run(
+                run_id=run_id,
+                workflow=str(workflow.path) if workflow.path else "",
+                workflow_json=workflow.to_json(),
+                name=workflow.name,
+                breakpoints=ex.breakpoints.to_json(),
+                owner=owner.me(),
+                first=NewCheckpoint("run_started", None, {}, base=base),
+                events=[NewEvent("run_started", None, {
+                    "workflow": str(workflow.path or ""), "inputs": run_inputs,
+                    "breakpoints": ex.breakpoints.to_json(), "until": until,
+                })],
+            )
+            ex._emit(events, cp)
+            return Snapshot(run_id, cp["id"], 0, StateIndex(inputs=run_inputs), {})
+
+        ex._setup = setup
+        return ex
+
+    @classmethod
+    def resume_run(
+        cls,
+        store: Store,
+        run_id: str,
+        *,
+        workflow: Workflow | None = None,
+        from_checkpoint: str | None = None,
+        set: dict[str, Any] | None = None,  # noqa: A002 - the contract's name
+        break_before: Iterable[str] = (),
+        break_after: Iterable[str] = (),
+        until: str | None = None,
+        clear_breakpoints: bool = False,
+        step: bool = False,
+        workers: int = 4,
+        on_event: EventListener | None = None,
+    ) -> Execution:
+        ex = cls(store, workers=workers, on_event=on_event)
+        ex.run_id = run_id
+        ex.until = until
+        ex.step = step
+        before, after = list(break_before), list(break_after)
+
+        def setup() -> Snapshot | None:
+            started = time.perf_counter()
+            rec = owner.recover(store, store.get_run(run_id))
+            wf = workflow or load_run_workflow(rec)
+            ex.workflow = wf
+            check_workflow(wf)
+            check_node_ids(wf, "--break-before", before)
+            check_node_ids(wf, "--break-after", after)
+            check_node_ids(wf, "--until", [until] if until else [])
+            latest = store.latest_checkpoint(run_id)
+            fork = False
+            if from_checkpoint is not None:
+                found = store.find_checkpoint(from_checkpoint)
+                if found["run_id"] != run_id:
+                    raise UnknownCheckpoint(f"checkpoint '{from_checkpoint}' does not belong to run '{run_id}'")
+                fork = rec.status == "completed" or latest is None or found["id"] != latest["id"]
+            if rec.status == "running" and not fork:
+                raise RunBusy(f"run '{run_id}' is being run by process {rec.owner_pid} on {rec.owner_host}")
+            if rec.status == "completed" and not fork:
+                if set:
+                    raise BadStatePath(f"run '{run_id}' is completed: use --from CHECKPOINT to fork it and set values")
+                if until:
+                    raise UsageError(f"--until {until}: node '{until}' already completed")
+                return None
+            snapshot = store.load(run_id, from_checkpoint if fork else None)
+            entry = snapshot.index.nodes.get(until) if until else None
+            if entry is not None and entry.status in (COMPLETED, SKIPPED):
+                raise UsageError(f"--until {until}: node '{until}' already completed")
+            edit = parse_edits(set, wf, snapshot) if set else None
+            old_wf = Workflow.from_dict(json.loads(rec.workflow_json))
+            stale = stale_nodes(old_wf, wf, snapshot.index)
+            carried = Breakpoints() if clear_breakpoints else Breakpoints.from_json(rec.breakpoints)
+            ex.breakpoints = Breakpoints(carried.before | builtins.set(before), carried.after | builtins.set(after))
+            if fork:
+                new_id = short_id("r")
+                ex.run_id = new_id
+                owner.mark_active(new_id, True)
+                cp, events = store.create_run(
+                    run_id=new_id,
+                    workflow=rec.workflow,
+                    workflow_json=wf.to_json(),
+                    name=rec.name,
+                    breakpoints=ex.breakpoints.to_json(),
+                    owner=owner.me(),
+                    first=NewCheckpoint("forked", None, {}, base=snapshot.index.to_base()),
+                    events=[NewEvent("forked", None, {"parent_run": run_id, "parent_checkpoint": snapshot.checkpoint_id,
+                                                      "parent_seq": snapshot.seq})],
+                    parent_run=run_id,
+                    parent_checkpoint=snapshot.checkpoint_id,
+                )
+                ex._emit(events, cp)
+                snapshot = Snapshot(new_id, cp["id"], 0, snapshot.index, snapshot.outputs)
+            else:
+                owner.mark_active(run_id, True)
+                if not store.claim_run(run_id, owner.me(), allowed=RESUMABLE):
+                    owner.mark_active(run_id, False)
+                    raise RunBusy(f"run '{run_id}' was taken over by another process")
+                ex._skip_once = builtins.set(rec.paused_before)
+            assert ex.run_id is not None
+            if stale:
+                ex._write_checkpoint(
+                    snapshot,
+                    NewCheckpoint("state_edited", None, {"reset": stale}),
+                    [NewEvent("state_edited", None, {"stale": stale, "reason": "workflow changed"})],
+                    workflow_json=wf.to_json(),
+                )
+            if edit is not None:
+                ex._write_checkpoint(snapshot, edit, [NewEvent("state_edited", edit.node, {"set": set})])
+            recovery_ms = round((time.perf_counter() - started) * 1000, 3)
+            log.debug("resumed run %s from seq %d in %.1f ms", ex.run_id, snapshot.seq, recovery_ms)
+            events = store.add_events(ex.run_id, [NewEvent("resumed", None, {
+                "from_checkpoint": snapshot.checkpoint_id, "from_status": rec.status,
+                "recovery_ms": recovery_ms, "step": step, "until": until,
+                "breakpoints": ex.breakpoints.to_json(),
+            })])
+            ex._emit(events)
+            return snapshot
+
+        ex._setup = setup
+        return ex
+
+    # -- control from other threads ----------------------------------------------------
+
+    def pause(self) -> None:
+        """Stop at the next node boundary; a running delay is cut short."""
+        self._ask("pause")
+
+    def stop(self) -> None:
+        """Cancel the run at the next node boundary (it stays resumable)."""
+        self._ask("stop")
+
+    def interrupt(self) -> None:
+        """Ctrl-C: stop at once, leave the run ``interrupted`` and resumable."""
+        self._ask("interrupt")
+
+    def _ask(self, what: str) -> None:
+        with self._lock:
+            rank = {"pause": 1, "stop": 2, "interrupt": 3}
+            if self._request is None or rank[what] > rank[self._request]:
+                self._request = what
+        self._cancel.set()
+
+    # -- the run -----------------------------------------------------------------------
+
+    def execute(self) -> dict[str, Any]:
+        """Run until completed, paused, failed, cancelled or interrupted; the captured state."""
+        try:
+            snapshot = self._setup()
+            if snapshot is None:  # resuming a completed run changes nothing
+                assert self.run_id is not None
+                return self.state()
+            self._loop(snapshot)
+            return self.state()
+        finally:
+            if self.run_id:
+                owner.mark_active(self.run_id, False)
+
+    def state(self) -> dict[str, Any]:
+        assert self.run_id is not None
+        rec = self.store.get_run(self.run_id)
+        return captured_state(self.workflow, self.store.load(self.run_id), rec.status)
+
+    def _loop(self, snapshot: Snapshot) -> None:
+        wf = self.workflow
+        self._index = snapshot.index
+        self._outputs = snapshot.outputs
+        self._since_base = 0
+        graph = wf.graph()
+        order = {n: i for i, n in enumerate(nx.lexicographical_topological_sort(graph))}
+        self._preds = {n: set(graph.predecessors(n)) for n in wf.nodes}
+        failed_now: set[str] = set()
+        stepped: list[str] = []
+        running: dict[Future[_Result], str] = {}
+        lease_at = time.time() + owner.HEARTBEAT_SECONDS
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=f"studio-{self.run_id}")
+        try:
+            while True:
+                started = self._schedule(order, running, failed_now, stepped, pool)
+                if not running:
+                    if started:
+                        continue
+                    break
+                done, _ = wait(list(running), timeout=owner.HEARTBEAT_SECONDS, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    node = running.pop(fut)
+                    self._finish(fut.result(), failed_now)
+                    if self.step and node in stepped:
+                        self._want_pause("step")
+                if time.time() >= lease_at:
+                    self.store.heartbeat(self.run_id or "", time.time() + owner.LEASE_SECONDS)
+                    lease_at = time.time() + owner.HEARTBEAT_SECONDS
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        self._conclude()
+
+    def _want_pause(self, reason: str) -> None:
+        with self._lock:
+            if self._pause_reason is None:
+                self._pause_reason = reason
+
+    def _halting(self) -> bool:
+        with self._lock:
+            return self._request is not None or self._pause_reason is not None
+
+    def _schedule(
+        self,
+        order: dict[str, int],
+        running: dict[Future[_Result], str],
+        failed_now: set[str],
+        stepped: list[str],
+        pool: ThreadPoolExecutor,
+    ) -> bool:
+        """Skip what must be skipped and start what is ready; whether anything changed."""
+        index = self._index
+        busy = set(running.values())
+        progressed = False
+        ready = sorted(
+            (
+                n for n in self.workflow.nodes
+                if n not in busy and n not in failed_now
+                and (index.nodes.get(n) is None or index.nodes[n].status == FAILED)
+                and all(
+                    index.nodes.get(p) is not None and index.nodes[p].status in (COMPLETED, SKIPPED)
+                    for p in self._preds[n]
+                )
+            ),
+            key=(lambda n: n) if self.step else order.__getitem__,
+        )
+        to_start: list[str] = []
+        for node in ready:
+            if self._halting() or (self.step and stepped):
+                break
+            if self._should_skip(node):
+                self._commit_skip(node)
+                progressed = True
+                if self.step:
+                    stepped.append(node)
+                    self._want_pause("step")
+                elif node in self.breakpoints.after or node == self.until:
+                    self._want_pause(f"after '{node}'")
+                continue
+            if node in self.breakpoints.before and node not in self._skip_once and not self.step:
+                self._paused_before.add(node)
+                self._want_pause(f"breakpoint before '{node}'")
+                break
+            to_start.append(node)
+            if self.step:
+                stepped.append(node)
+        if to_start:
+            events = self.store.add_events(self.run_id or "", [NewEvent("node_started", n) for n in to_start])
+            self._emit(events)
+            for node in to_start:
+                self._skip_once.discard(node)
+                running[pool.submit(self._run_node, node)] = node
+            progressed = True
+        return progressed
+
+    def _should_skip(self, node: str) -> bool:
+        edges = self.workflow.edges_into(node)
+        missing = [e for e in edges if e.source_port not in self._outputs.get(e.source, {})
+                   or self._index.nodes[e.source].status != COMPLETED]
+        if self.workflow.nodes[node].type == "merge":
+            return bool(edges) and len(missing) == len(edges)
+        return bool(missing)
+
+    def _run_node(self, node_id: str) -> _Result:
+        """Runs on a worker thread: gather inputs, call the node's code, catch everything."""
+        node = self.workflow.nodes[node_id]
+        result = _Result(node_id)
+        started = time.perf_counter()
+        try:
+            node_type = get(node.type)
+            if node_type is None:
+                raise NodeError(f"unknown node type '{node.type}'")
+            spec = node_type.spec
+            inputs: dict[str, Any] = {}
+            for port in spec.inputs:
+                edge = self.workflow.edge_into(node_id, port.name)
+                if edge is not None:
+                    if edge.source_port not in self._outputs.get(edge.source, {}):
+                        continue  # merge: that side was skipped
+                    value = coerce(self._outputs[edge.source][edge.source_port], port.type)
+                elif port.name in node.params:
+                    value = node.params[port.name]
+                else:
+                    continue
+                if not matches(value, port.type):
+                    raise NodeError(f"input '{port.name}' needs {port.type}, got {type_of(value)}")
+                inputs[port.name] = copy.deepcopy(value)
+            params = {p.name: p.default for p in spec.params if p.default is not None}
+            params.update(copy.deepcopy(node.params))
+            ctx = NodeContext(
+                node_id=node_id,
+                workflow_dir=self.workflow.folder,
+                run_inputs=copy.deepcopy(self._index.inputs),
+                log=result.logs.append,
+                cancel=self._cancel,
+            )
+            outputs = node_type.run(inputs, params, ctx)
+            declared = {p.name for p in spec.outputs}
+            result.outputs = {k: v for k, v in (outputs or {}).items() if k in declared}
+            _check_json(result.outputs)
+        except Cancelled:
+            result.cancelled = True
+        except NodeError as exc:
+            result.error = str(exc) or "node failed"
+        except Exception as exc:  # noqa: BLE001 - a node's bug must not take the run down
+            log.debug("node %s raised", node_id, exc_info=True)
+            result.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        result.duration = time.perf_counter() - started
+        return result
+
+    def _finish(self, result: _Result, failed_now: set[str]) -> None:
+        """Commit a finished node (on the coordinating thread, in one transaction)."""
+        node = result.node
+        if result.cancelled:
+            return  # cut short: not committed, runs again in full on resume
+        logs = [NewEvent("log", node, {"line": line}) for line in result.logs]
+        detail = {"duration": round(result.duration, 6)}
+        if result.error is not None:
+            failed_now.add(node)
+            cp = NewCheckpoint("node_failed", node, {"node": node, "status": FAILED, "error": result.error})
+            self._write_checkpoint(None, cp, [*logs, NewEvent("node_failed", node, {**detail, "error": result.error})])
+            return
+        output_id = short_id("o")
+        cp = NewCheckpoint(
+            "node_completed", node, {"node": node, "status": COMPLETED, "output": output_id},
+            outputs={output_id: {"node": node, "data": result.outputs}},
+        )
+        self._write_checkpoint(None, cp, [*logs, NewEvent("node_completed", node, detail)])
+        if node in self.breakpoints.after or node == self.until:
+            self._want_pause(f"after '{node}'")
+
+    def _commit_skip(self, node: str) -> None:
+        cp = NewCheckpoint("node_skipped", node, {"node": node, "status": SKIPPED})
+        self._write_checkpoint(None, cp, [NewEvent("node_skipped", node, {"reason": "an input was not produced"})])
+
+    def _write_checkpoint(
+        self, snapshot: Snapshot | None, cp: NewCheckpoint, events: list[NewEvent], **run_fields: Any
+    ) -> None:
+        """Apply a checkpoint to the in-memory state and commit it with its events."""
+        if snapshot is not None:
+            self._index, self._outputs = snapshot.index, snapshot.outputs
+            self._since_base = getattr(self, "_since_base", 0)
+        self._index.apply(cp.delta)
+        for output_id, item in (cp.outputs or {}).items():
+            self._outputs[item["node"]] = item["data"]
+            del output_id
+        for node in cp.delta.get("reset", ()):
+            self._outputs.pop(node, None)
+        self._since_base = getattr(self, "_since_base", 0) + 1
+        if self._since_base >= BASE_EVERY:
+            cp.base = self._index.to_base()
+            self._since_base = 0
+        run_fields.setdefault("lease_until", time.time() + owner.LEASE_SECONDS)
+        written, events_out = self.store.commit(self.run_id or "", cp, events, **run_fields)
+        self._emit(events_out, written)
+
+    def _conclude(self) -> None:
+        """Record how the session ended."""
+        index = self._index
+        with self._lock:
+            request, reason = self._request, self._pause_reason
+        all_done = all(
+            (e := index.nodes.get(n)) is not None and e.status in (COMPLETED, SKIPPED) for n in self.workflow.nodes
+        )
+        failed = index.with_status(FAILED)
+        paused_before: list[str] = []
+        detail: dict[str, Any]
+        if request == "interrupt":
+            status, event, detail = "interrupted", "run_interrupted", {"reason": "stopped by Ctrl-C"}
+        elif request == "stop":
+            status, event, detail = "cancelled", "run_cancelled", {}
+        elif failed:
+            status, event, detail = "failed", "run_failed", {"failed": failed}
+        elif all_done:
+            status, event, detail = "completed", "run_completed", {}
+        else:
+            status, event = "paused", "paused"
+            paused_before = sorted(self._paused_before)
+            detail = {"reason": reason or "pause requested", "before": paused_before}
+        detail["elapsed"] = round(time.perf_counter() - self._started_at, 6)
+        events = self.store.update_run(
+            self.run_id or "", [NewEvent(event, None, detail)], status=status,
+            paused_before=paused_before, owner_pid=None, lease_until=None,
+        )
+        self._emit(events)
+
+    def _emit(self, events: list[dict[str, Any]], checkpoint: dict[str, Any] | None = None) -> None:
+        if self.on_event is None:
+            return
+        for ev in events:
+            item = dict(ev)
+            if checkpoint is not None:
+                item["checkpoint"] = checkpoint
+            try:
+                self.on_event(item)
+            except Exception:  # noqa: BLE001 - a listener must not break the run
+                log.exception("event listener failed")
+
+
+def _check_json(outputs: dict[str, Any]) -> None:
+    try:
+        json.dumps(outputs, allow_nan=False)
+    except ValueError:
+        raise NodeError("produced a number that is not finite (NaN or infinity), which JSON cannot hold") from None
+    except TypeError:
+        bad = _find_bad(outputs)
+        raise NodeError(f"produced a value of type '{bad}' that cannot be stored as JSON") from None
+
+
+def _find_bad(value: Any) -> str:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                return type(k).__name__
+            found = _find_bad(v)
+            if found:
+                return found
+        return ""
+    if isinstance(value, list):
+        return next((f for f in (_find_bad(v) for v in value) if f), "")
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return ""
+    return type(value).__name__
+
+
+def load_run_workflow(rec: RunRecord) -> Workflow:
+    """The workflow to resume with: the file if it is still there, else the stored copy."""
+    path = Path(rec.workflow) if rec.workflow else None
+    if path is not None and path.is_file():
+        return Workflow.load(path)
+    wf = Workflow.from_dict(json.loads(rec.workflow_json))
+    wf.path = path
+    return wf
+
+
+def run_workflow_copy(rec: RunRecord) -> Workflow:
+    """The workflow exactly as the run last used it."""
+    wf = Workflow.from_dict(json.loads(rec.workflow_json))
+    wf.path = Path(rec.workflow) if rec.workflow else None
+    return wf

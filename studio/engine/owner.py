@@ -1,0 +1,98 @@
+"""Who runs a run: this process's identity, and whether a recorded owner is still alive."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from typing import Any
+
+from studio.store import NewEvent, RunRecord, Store
+
+log = logging.getLogger("studio.engine")
+LEASE_SECONDS = 30.0
+HEARTBEAT_SECONDS = 5.0
+HOST = socket.gethostname()
+
+_active: set[str] = set()
+_active_lock = threading.Lock()
+
+
+def process_start(pid: int) -> str | None:
+    """The kernel's start time of a process (tells a reused pid from the original)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2:].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def _process_state(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    return stat[stat.rfind(")") + 2:].split()[0]
+
+
+def me() -> dict[str, Any]:
+    """Owner fields for a run this process is about to execute."""
+    pid = os.getpid()
+    return {
+        "owner_host": HOST,
+        "owner_pid": pid,
+        "owner_start": process_start(pid),
+        "lease_until": time.time() + LEASE_SECONDS,
+    }
+
+
+def mark_active(run_id: str, active: bool) -> None:
+    with _active_lock:
+        (_active.add if active else _active.discard)(run_id)
+
+
+def is_active_here(run_id: str) -> bool:
+    with _active_lock:
+        return run_id in _active
+
+
+def owner_alive(run: RunRecord) -> bool:
+    """Whether the process recorded as the run's owner is still there."""
+    if run.owner_host != HOST:
+        return run.lease_until is not None and run.lease_until > time.time()
+    if run.owner_pid is None:
+        return False
+    if run.owner_pid == os.getpid():
+        return is_active_here(run.id)
+    try:
+        os.kill(run.owner_pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    if _process_state(run.owner_pid) in ("Z", "X"):
+        return False
+    started = process_start(run.owner_pid)
+    return run.owner_start is None or started is None or started == run.owner_start
+
+
+def recover(store: Store, run: RunRecord) -> RunRecord:
+    """Mark a ``running`` run whose owner is gone as ``interrupted``; return the fresh record."""
+    if run.status != "running" or owner_alive(run):
+        return run
+    if store.mark_interrupted_if(run.id, run.owner_pid, run.owner_host):
+        log.info("run %s was interrupted (owner pid %s on %s is gone)", run.id, run.owner_pid, run.owner_host)
+    return store.get_run(run.id)
+
+
+def recover_all(store: Store) -> list[RunRecord]:
+    return [recover(store, r) for r in store.list_runs()]
+
+
+def interrupted_event(reason: str) -> NewEvent:
+    return NewEvent("run_interrupted", None, {"reason": reason})

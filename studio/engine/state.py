@@ -1,0 +1,117 @@
+"""Captured state as users see it, state edits (``--set``), and stale nodes after edits."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import networkx as nx
+
+from studio.errors import BadStatePath
+from studio.model import Workflow
+from studio.nodes import specs
+from studio.store import COMPLETED, FAILED, SKIPPED, NewCheckpoint, Snapshot, StateIndex, short_id
+
+DONE = (COMPLETED, SKIPPED)
+
+
+def next_nodes(workflow: Workflow, index: StateIndex) -> list[str]:
+    """Nodes that would start first from this state, sorted by id."""
+    done = {n for n, e in index.nodes.items() if e.status in DONE}
+    preds: dict[str, set[str]] = {n: set() for n in workflow.nodes}
+    for e in workflow.edges:
+        if e.target in preds:
+            preds[e.target].add(e.source)
+    return sorted(n for n in workflow.nodes if n not in done and preds[n] <= done)
+
+
+def captured_state(
+    workflow: Workflow, snapshot: Snapshot, status: str, *, latest: bool = True
+) -> dict[str, Any]:
+    """The JSON shape of CONTRACT section 3."""
+    index = snapshot.index
+    state: dict[str, Any] = {
+        "run_id": snapshot.run_id,
+        "checkpoint_id": snapshot.checkpoint_id,
+        "seq": snapshot.seq,
+        "status": status,
+        "next": next_nodes(workflow, index),
+        "completed": index.with_status(COMPLETED),
+        "skipped": index.with_status(SKIPPED),
+        "failed": index.with_status(FAILED),
+        "inputs": index.inputs,
+        "outputs": snapshot.outputs,
+        "errors": {n: e.error for n, e in index.nodes.items() if e.status == FAILED and e.error},
+    }
+    if not latest:
+        state["latest"] = False
+    return state
+
+
+def parse_edits(
+    edits: dict[str, Any], workflow: Workflow, snapshot: Snapshot
+) -> NewCheckpoint:
+    """Check every ``--set`` path and value; a ``state_edited`` checkpoint for all of them."""
+    if not isinstance(edits, dict) or not edits:
+        raise BadStatePath("nothing to set")
+    new_inputs: dict[str, Any] = {}
+    new_outputs: dict[str, dict[str, Any]] = {}
+    for path, value in edits.items():
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            raise BadStatePath(f"--set {path}: the value cannot be stored as JSON") from None
+        parts = str(path).split(".")
+        if len(parts) == 2 and parts[0] == "inputs" and parts[1]:
+            new_inputs[parts[1]] = value
+            continue
+        if len(parts) != 3 or parts[0] != "outputs" or not all(parts):
+            raise BadStatePath(
+                f"--set {path}: use outputs.NODE.PORT=VALUE or inputs.NAME=VALUE"
+            )
+        _, node, port = parts
+        if node not in workflow.nodes:
+            raise BadStatePath(f"--set {path}: the workflow has no node '{node}'")
+        entry = snapshot.index.nodes.get(node)
+        if entry is None or entry.status not in (COMPLETED, FAILED):
+            raise BadStatePath(f"--set {path}: node '{node}' has not completed or failed yet")
+        spec = specs().get(workflow.nodes[node].type)
+        if spec is None or spec.output(port) is None:
+            ports = ", ".join(p.name for p in spec.outputs) if spec else ""
+            raise BadStatePath(f"--set {path}: node '{node}' has no output port '{port}' (ports: {ports or 'none'})")
+        base = new_outputs.get(node)
+        if base is None:
+            base = dict(snapshot.outputs.get(node, {})) if entry.status == COMPLETED else {}
+        base[port] = value
+        new_outputs[node] = base
+    output_ids = {node: short_id("o") for node in new_outputs}
+    delta: dict[str, Any] = {}
+    if new_inputs:
+        delta["inputs"] = new_inputs
+    if new_outputs:
+        delta["outputs"] = output_ids
+    return NewCheckpoint(
+        "state_edited",
+        next(iter(new_outputs), None),
+        delta,
+        outputs={output_ids[n]: {"node": n, "data": data} for n, data in new_outputs.items()},
+    )
+
+
+def stale_nodes(old: Workflow, new: Workflow, index: StateIndex) -> list[str]:
+    """Finished nodes that must run again because they, or something upstream, changed."""
+
+    def signature(wf: Workflow, node_id: str) -> str:
+        node = wf.nodes[node_id]
+        incoming = sorted(str(e) for e in wf.edges_into(node_id))
+        return json.dumps([node.type, node.params, incoming], sort_keys=True, default=str)
+
+    changed = {
+        n for n in new.nodes
+        if n not in old.nodes or signature(old, n) != signature(new, n)
+    }
+    graph = new.graph()
+    stale = set(changed)
+    for n in changed:
+        stale |= nx.descendants(graph, n)
+    return [n for n in index.nodes if n in stale]

@@ -1,0 +1,676 @@
+"""The Studio database: the only code that speaks SQL.
+
+SQLite in WAL mode with a busy timeout and durable commits; writes are short
+``BEGIN IMMEDIATE`` transactions so that several threads and processes can
+share one file without "database is locked" surprises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import DatabaseError, OperationalError
+from sqlalchemy.pool import NullPool
+from sqlmodel import SQLModel
+
+from studio.errors import (
+    CorruptCheckpoint,
+    NotAStudioDatabase,
+    StudioError,
+    UnknownCheckpoint,
+    UnknownRun,
+)
+from studio.store.schema import (
+    APP_ID,
+    SCHEMA_VERSION,
+    checkpoint_t,
+    event_t,
+    meta_t,
+    output_t,
+    run_t,
+)
+from studio.store.state import Snapshot, StateIndex
+
+log = logging.getLogger("studio.store")
+BUSY_TIMEOUT_MS = 30_000
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def short_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def dumps(value: Any) -> str:
+    """Canonical JSON; refuses NaN and values JSON cannot hold."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def checksum(*parts: str | None) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(b"\x00" if part is None else part.encode("utf-8"))
+        h.update(b"\x1f")
+    return h.hexdigest()
+
+
+@dataclass
+class RunRecord:
+    """A run row as plain Python."""
+
+    id: str
+    workflow: str
+    workflow_json: str
+    name: str | None
+    status: str
+    created_at: str
+    updated_at: str
+    parent_run: str | None
+    parent_checkpoint: str | None
+    breakpoints: dict[str, list[str]]
+    paused_before: list[str]
+    owner_host: str | None
+    owner_pid: int | None
+    owner_start: str | None
+    lease_until: float | None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "workflow": self.workflow,
+            "status": self.status,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "parent_run": self.parent_run,
+        }
+
+
+@dataclass
+class NewEvent:
+    """A history event to write."""
+
+    event: str
+    node: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+@dataclass
+class NewCheckpoint:
+    """A checkpoint to write: its event, node, delta, an optional full base, and new outputs."""
+
+    event: str
+    node: str | None
+    delta: dict[str, Any]
+    base: dict[str, Any] | None = None
+    outputs: dict[str, dict[str, Any]] | None = None  # output id -> {"node": n, "data": {...}}
+
+
+def _sqlite_path(url: str) -> Path | None:
+    if url.startswith("sqlite:///"):
+        rest = url[len("sqlite:///"):]
+        return Path(rest) if rest and rest != ":memory:" else None
+    return None
+
+
+def to_url(db: str | Path) -> str:
+    text = str(db)
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+class Store:
+    """Runs, checkpoints, outputs and history in one database."""
+
+    def __init__(self, db: str | Path, *, durable: bool = True) -> None:
+        self.url = to_url(db)
+        self.path = _sqlite_path(self.url)
+        self.durable = durable
+        self._check_file()
+        self.engine = self._make_engine()
+        self._init_schema()
+
+    # -- connection setup --------------------------------------------------------------
+
+    def _check_file(self) -> None:
+        if self.path is None:
+            return
+        if self.path.is_dir():
+            raise NotAStudioDatabase(f"{self.path} is a folder, not a Studio database")
+        if self.path.exists() and self.path.stat().st_size > 0:
+            with open(self.path, "rb") as fh:
+                header = fh.read(16)
+            if header != b"SQLite format 3\x00":
+                raise NotAStudioDatabase(f"{self.path} is not a Studio database")
+        else:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise NotAStudioDatabase(f"cannot create the database folder {self.path.parent}: {exc.strerror}") from None
+
+    def _make_engine(self) -> Engine:
+        sync = "FULL" if self.durable else "NORMAL"
+        engine = create_engine(
+            self.url,
+            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            poolclass=NullPool if self.path is None else None,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            # Only takes effect on a new, empty file (before the first table).
+            cur.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA synchronous={sync}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            mode = "IMMEDIATE" if conn.get_execution_options().get("write") else "DEFERRED"
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """One short write transaction (BEGIN IMMEDIATE ... COMMIT)."""
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(write=True)
+                with conn.begin():
+                    yield conn
+        except OperationalError as exc:
+            raise self._translate(exc) from None
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except OperationalError as exc:
+            raise self._translate(exc) from None
+
+    def _translate(self, exc: Exception) -> StudioError:
+        text = str(getattr(exc, "orig", exc))
+        if "not a database" in text or "malformed" in text:
+            return NotAStudioDatabase(f"{self.path or self.url} is not a Studio database ({text})")
+        return StudioError(f"database error: {text}")
+
+    def _init_schema(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                tables = {
+                    row[0]
+                    for row in conn.exec_driver_sql(
+                        "SELECT name FROM sqlite_master WHERE type='table'"
+                    )
+                }
+        except DatabaseError as exc:
+            raise NotAStudioDatabase(f"{self.path or self.url} is not a Studio database") from exc
+        if not tables:
+            SQLModel.metadata.create_all(
+                self.engine,
+                tables=[meta_t, run_t, checkpoint_t, output_t, event_t],
+            )
+            with self._write() as conn:
+                existing = conn.execute(select(meta_t.c.key)).scalars().all()
+                if "app" not in existing:
+                    conn.execute(insert(meta_t), [
+                        {"key": "app", "value": APP_ID},
+                        {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                    ])
+            return
+        if "studio_meta" not in tables:
+            raise NotAStudioDatabase(f"{self.path or self.url} is not a Studio database (it belongs to another program)")
+        with self._read() as conn:
+            meta: dict[str, str] = dict(conn.execute(select(meta_t.c.key, meta_t.c.value)).tuples().all())
+        if meta.get("app") != APP_ID:
+            raise NotAStudioDatabase(f"{self.path or self.url} is not a Studio database")
+        version = int(meta.get("schema_version", "0"))
+        if version > SCHEMA_VERSION:
+            raise NotAStudioDatabase(
+                f"{self.path or self.url} was made by a newer Workflow Studio (schema {version})"
+            )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- runs --------------------------------------------------------------------------
+
+    def _record(self, row: Any) -> RunRecord:
+        m = row._mapping
+        return RunRecord(
+            id=m["id"], workflow=m["workflow"], workflow_json=m["workflow_json"], name=m["name"],
+            status=m["status"], created_at=m["created_at"], updated_at=m["updated_at"],
+            parent_run=m["parent_run"], parent_checkpoint=m["parent_checkpoint"],
+            breakpoints=json.loads(m["breakpoints"] or "{}"),
+            paused_before=json.loads(m["paused_before"] or "[]"),
+            owner_host=m["owner_host"], owner_pid=m["owner_pid"], owner_start=m["owner_start"],
+            lease_until=m["lease_until"],
+        )
+
+    def get_run(self, run_id: str) -> RunRecord:
+        with self._read() as conn:
+            row = conn.execute(select(run_t).where(run_t.c.id == run_id)).first()
+        if row is None:
+            raise UnknownRun(f"unknown run '{run_id}'")
+        return self._record(row)
+
+    def list_runs(self) -> list[RunRecord]:
+        with self._read() as conn:
+            rows = conn.execute(select(run_t).order_by(run_t.c.created_at, run_t.c.id)).all()
+        return [self._record(r) for r in rows]
+
+    def create_run(
+        self,
+        *,
+        run_id: str,
+        workflow: str,
+        workflow_json: str,
+        name: str | None,
+        breakpoints: dict[str, list[str]],
+        owner: dict[str, Any],
+        first: NewCheckpoint,
+        events: list[NewEvent],
+        parent_run: str | None = None,
+        parent_checkpoint: str | None = None,
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Create a running run with its seq-0 checkpoint and first events, in one transaction."""
+        stamp = now_iso()
+        with self._write() as conn:
+            conn.execute(
+                insert(run_t).values(
+                    id=run_id, workflow=workflow, workflow_json=workflow_json, name=name,
+                    status="running", created_at=stamp, updated_at=stamp,
+                    parent_run=parent_run, parent_checkpoint=parent_checkpoint,
+                    breakpoints=dumps(breakpoints), paused_before="[]", **owner,
+                )
+            )
+            cp = self._insert_checkpoint(conn, run_id, first, stamp)
+            written = self._insert_events(conn, run_id, events, stamp)
+        return cp, written
+
+    def claim_run(self, run_id: str, owner: dict[str, Any], *, allowed: tuple[str, ...]) -> bool:
+        """Atomically take a run over (status → running) if its status is one of ``allowed``."""
+        with self._write() as conn:
+            result = conn.execute(
+                update(run_t)
+                .where(run_t.c.id == run_id, run_t.c.status.in_(allowed))
+                .values(status="running", updated_at=now_iso(), **owner)
+            )
+            return result.rowcount == 1
+
+    def mark_interrupted_if(self, run_id: str, owner_pid: int | None, owner_host: str | None) -> bool:
+        """Mark a running run interrupted, if its owner is still the given (dead) one."""
+        stamp = now_iso()
+        with self._write() as conn:
+            result = conn.execute(
+                update(run_t)
+                .where(
+                    run_t.c.id == run_id,
+                    run_t.c.status == "running",
+                    run_t.c.owner_pid == owner_pid,
+                    run_t.c.owner_host == owner_host,
+                )
+                .values(status="interrupted", updated_at=stamp, owner_pid=None, lease_until=None)
+            )
+            if result.rowcount != 1:
+                return False
+            self._insert_events(
+                conn, run_id,
+                [NewEvent("run_interrupted", None, {"reason": "the process running it is gone",
+                                                    "pid": owner_pid, "host": owner_host})],
+                stamp,
+            )
+            return True
+
+    def update_run(self, run_id: str, events: list[NewEvent] | None = None, **fields: Any) -> list[dict[str, Any]]:
+        """Change run fields (and write events) in one transaction."""
+        stamp = now_iso()
+        values = dict(fields)
+        for key in ("breakpoints", "paused_before"):
+            if key in values and not isinstance(values[key], str):
+                values[key] = dumps(values[key])
+        values["updated_at"] = stamp
+        with self._write() as conn:
+            conn.execute(update(run_t).where(run_t.c.id == run_id).values(**values))
+            return self._insert_events(conn, run_id, events or [], stamp)
+
+    def heartbeat(self, run_id: str, lease_until: float) -> None:
+        with self._write() as conn:
+            conn.execute(update(run_t).where(run_t.c.id == run_id).values(lease_until=lease_until))
+
+    # -- checkpoints and events --------------------------------------------------------
+
+    def commit(
+        self,
+        run_id: str,
+        checkpoint: NewCheckpoint | None,
+        events: list[NewEvent],
+        **run_fields: Any,
+    ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        """Write a checkpoint (with its outputs) and events in one transaction."""
+        stamp = now_iso()
+        with self._write() as conn:
+            cp = self._insert_checkpoint(conn, run_id, checkpoint, stamp) if checkpoint else None
+            written = self._insert_events(conn, run_id, events, stamp)
+            run_fields["updated_at"] = stamp
+            conn.execute(update(run_t).where(run_t.c.id == run_id).values(**run_fields))
+        return cp, written
+
+    def _insert_checkpoint(
+        self, conn: Connection, run_id: str, cp: NewCheckpoint, stamp: str
+    ) -> dict[str, Any]:
+        size = 0
+        if cp.outputs:
+            rows = []
+            for output_id, item in cp.outputs.items():
+                data = dumps(item["data"])
+                size += len(data)
+                rows.append({
+                    "id": output_id, "run_id": run_id, "node": item["node"], "data": data,
+                    "checksum": checksum(data), "size_bytes": len(data),
+                })
+            conn.execute(insert(output_t), rows)
+        seq = conn.execute(
+            select(func.coalesce(func.max(checkpoint_t.c.seq), -1) + 1).where(checkpoint_t.c.run_id == run_id)
+        ).scalar_one()
+        delta = dumps(cp.delta)
+        base = dumps(cp.base) if cp.base is not None else None
+        size += len(delta) + (len(base) if base else 0)
+        cp_id = short_id("c")
+        conn.execute(
+            insert(checkpoint_t).values(
+                id=cp_id, run_id=run_id, seq=seq, node=cp.node, event=cp.event, created_at=stamp,
+                size_bytes=size, delta=delta, base=base, checksum=checksum(delta, base),
+            )
+        )
+        log.debug("checkpoint %s seq %d of run %s (%s %s, %d bytes)", cp_id, seq, run_id, cp.event, cp.node, size)
+        return {"id": cp_id, "seq": seq, "node": cp.node, "event": cp.event, "created_at": stamp, "size_bytes": size}
+
+    def _insert_events(
+        self, conn: Connection, run_id: str, events: list[NewEvent], stamp: str
+    ) -> list[dict[str, Any]]:
+        if not events:
+            return []
+        seq = conn.execute(
+            select(func.coalesce(func.max(event_t.c.seq), -1) + 1).where(event_t.c.run_id == run_id)
+        ).scalar_one()
+        rows = []
+        for i, ev in enumerate(events):
+            rows.append({
+                "run_id": run_id, "seq": seq + i, "time": stamp, "event": ev.event,
+                "node": ev.node, "detail": dumps(ev.detail or {}),
+            })
+        conn.execute(insert(event_t), rows)
+        return [
+            {"run_id": run_id, "seq": r["seq"], "time": stamp, "event": r["event"], "node": r["node"],
+             "detail": ev.detail or {}}
+            for r, ev in zip(rows, events, strict=True)
+        ]
+
+    def add_events(self, run_id: str, events: list[NewEvent]) -> list[dict[str, Any]]:
+        with self._write() as conn:
+            return self._insert_events(conn, run_id, events, now_iso())
+
+    def checkpoints(self, run_id: str) -> list[dict[str, Any]]:
+        self.get_run(run_id)
+        cols = [checkpoint_t.c[k] for k in ("id", "seq", "node", "event", "created_at", "size_bytes")]
+        with self._read() as conn:
+            rows = conn.execute(
+                select(*cols).where(checkpoint_t.c.run_id == run_id).order_by(checkpoint_t.c.seq)
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    def history(self, run_id: str) -> list[dict[str, Any]]:
+        self.get_run(run_id)
+        with self._read() as conn:
+            rows = conn.execute(
+                select(event_t.c.seq, event_t.c.time, event_t.c.event, event_t.c.node, event_t.c.detail)
+                .where(event_t.c.run_id == run_id)
+                .order_by(event_t.c.seq)
+            ).all()
+        return [
+            {"seq": r.seq, "time": r.time, "event": r.event, "node": r.node, "detail": json.loads(r.detail)}
+            for r in rows
+        ]
+
+    def find_checkpoint(self, checkpoint_id: str) -> dict[str, Any]:
+        with self._read() as conn:
+            row = conn.execute(
+                select(checkpoint_t.c.id, checkpoint_t.c.run_id, checkpoint_t.c.seq)
+                .where(checkpoint_t.c.id == checkpoint_id)
+            ).first()
+        if row is None:
+            raise UnknownCheckpoint(f"unknown checkpoint '{checkpoint_id}'")
+        return dict(row._mapping)
+
+    def latest_checkpoint(self, run_id: str) -> dict[str, Any] | None:
+        with self._read() as conn:
+            row = conn.execute(
+                select(checkpoint_t.c.id, checkpoint_t.c.run_id, checkpoint_t.c.seq)
+                .where(checkpoint_t.c.run_id == run_id)
+                .order_by(checkpoint_t.c.seq.desc())
+                .limit(1)
+            ).first()
+        return dict(row._mapping) if row else None
+
+    def load(self, run_id: str, checkpoint_id: str | None = None, *, with_outputs: bool = True) -> Snapshot:
+        """The state at a checkpoint (latest when ``None``), verified against its checksums."""
+        started = time.perf_counter()
+        if checkpoint_id is None:
+            found = self.latest_checkpoint(run_id)
+            if found is None:
+                raise UnknownCheckpoint(f"run '{run_id}' has no checkpoints left (they were cleaned up)")
+        else:
+            found = self.find_checkpoint(checkpoint_id)
+            if found["run_id"] != run_id:
+                raise UnknownCheckpoint(f"checkpoint '{checkpoint_id}' does not belong to run '{run_id}'")
+        target = found["seq"]
+        with self._read() as conn:
+            base_seq = conn.execute(
+                select(func.max(checkpoint_t.c.seq)).where(
+                    checkpoint_t.c.run_id == run_id,
+                    checkpoint_t.c.seq <= target,
+                    checkpoint_t.c.base.is_not(None),
+                )
+            ).scalar_one()
+            if base_seq is None:
+                raise CorruptCheckpoint(f"run '{run_id}' has no base checkpoint at or before seq {target}")
+            rows = conn.execute(
+                select(checkpoint_t.c.id, checkpoint_t.c.seq, checkpoint_t.c.delta,
+                       checkpoint_t.c.base, checkpoint_t.c.checksum)
+                .where(checkpoint_t.c.run_id == run_id, checkpoint_t.c.seq >= base_seq,
+                       checkpoint_t.c.seq <= target)
+                .order_by(checkpoint_t.c.seq)
+            ).all()
+            index = StateIndex()
+            for i, row in enumerate(rows):
+                if checksum(row.delta, row.base) != row.checksum:
+                    raise CorruptCheckpoint(
+                        f"checkpoint '{row.id}' (seq {row.seq}) of run '{run_id}' failed its checksum"
+                    )
+                try:
+                    if i == 0:
+                        index = StateIndex.from_base(json.loads(row.base))
+                    else:
+                        index.apply(json.loads(row.delta))
+                except (ValueError, TypeError, KeyError) as exc:
+                    raise CorruptCheckpoint(f"checkpoint '{row.id}' of run '{run_id}' cannot be read: {exc}") from None
+            outputs = self._load_outputs(conn, index) if with_outputs else {}
+        log.debug("restored run %s at seq %d in %.2f ms", run_id, target, (time.perf_counter() - started) * 1000)
+        return Snapshot(run_id, found["id"], target, index, outputs)
+
+    def _load_outputs(self, conn: Connection, index: StateIndex) -> dict[str, dict[str, Any]]:
+        wanted = {e.output: node for node, e in index.nodes.items() if e.output}
+        found: dict[str, dict[str, Any]] = {}
+        ids = list(wanted)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            for row in conn.execute(
+                select(output_t.c.id, output_t.c.data, output_t.c.checksum).where(output_t.c.id.in_(chunk))
+            ):
+                if checksum(row.data) != row.checksum:
+                    raise CorruptCheckpoint(f"stored outputs of node '{wanted[row.id]}' failed their checksum")
+                found[row.id] = json.loads(row.data)
+        missing = [wanted[i] for i in ids if i not in found]
+        if missing:
+            raise CorruptCheckpoint(f"stored outputs of node '{missing[0]}' are missing")
+        return {node: found[e.output] for node, e in index.nodes.items() if e.output}
+
+    # -- cleanup -----------------------------------------------------------------------
+
+    def cleanup(
+        self,
+        *,
+        run: str | None = None,
+        keep: int | None = None,
+        older_than_days: float | None = None,
+        completed: bool = False,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Delete old checkpoints safely; returns how many and how many bytes."""
+        runs = [self.get_run(run)] if run else self.list_runs()
+        if completed:
+            runs = [r for r in runs if r.status == "completed"]
+        cutoff = (
+            (datetime.now(UTC) - timedelta(days=older_than_days)).isoformat(timespec="milliseconds")
+            if older_than_days is not None
+            else None
+        )
+        plan: dict[str, list[dict[str, Any]]] = {}
+        for r in runs:
+            cps = self.checkpoints(r.id)
+            if not cps:
+                continue
+            protected = {cps[-1]["id"]} if r.status != "completed" else set()
+            candidates = cps[: max(len(cps) - keep, 0)] if keep is not None else list(cps)
+            chosen = [
+                c for c in candidates
+                if c["id"] not in protected and (cutoff is None or c["created_at"] < cutoff)
+            ]
+            if chosen:
+                plan[r.id] = chosen
+        deleted = sum(len(v) for v in plan.values())
+        freed = sum(c["size_bytes"] for v in plan.values() for c in v)
+        result: dict[str, Any] = {"deleted": deleted, "bytes": freed, "runs": sorted(plan)}
+        if dry_run or not plan:
+            result["dry_run"] = dry_run
+            return result
+        for run_id, chosen in plan.items():
+            self._delete_checkpoints(run_id, chosen)
+        result["outputs_deleted"] = self._collect_outputs()
+        self.reclaim_space()
+        result["dry_run"] = False
+        return result
+
+    def _delete_checkpoints(self, run_id: str, chosen: list[dict[str, Any]]) -> None:
+        doomed = {c["id"] for c in chosen}
+        remaining = [c for c in self.checkpoints(run_id) if c["id"] not in doomed]
+        with self._write() as conn:
+            if remaining:
+                # Fold the state into the oldest kept checkpoint so it stands on its own.
+                first = remaining[0]
+                row = conn.execute(
+                    select(checkpoint_t.c.delta, checkpoint_t.c.base).where(checkpoint_t.c.id == first["id"])
+                ).one()
+                if row.base is None:
+                    snap = self.load(run_id, first["id"], with_outputs=False)
+                    base = dumps(snap.index.to_base())
+                    conn.execute(
+                        update(checkpoint_t)
+                        .where(checkpoint_t.c.id == first["id"])
+                        .values(base=base, checksum=checksum(row.delta, base))
+                    )
+            conn.execute(delete(checkpoint_t).where(checkpoint_t.c.id.in_(doomed)))
+            self._insert_events(
+                conn, run_id,
+                [NewEvent("cleanup", None, {"deleted": len(doomed), "checkpoints": sorted(c["seq"] for c in chosen)})],
+                now_iso(),
+            )
+
+    def _collect_outputs(self) -> int:
+        """Delete stored outputs that no checkpoint refers to any more."""
+        with self._write() as conn:
+            referenced: set[str] = set()
+            for row in conn.execute(select(checkpoint_t.c.delta, checkpoint_t.c.base)):
+                if row.base:
+                    referenced |= StateIndex.from_base(json.loads(row.base)).output_ids()
+                delta = json.loads(row.delta)
+                if delta.get("output"):
+                    referenced.add(delta["output"])
+                referenced |= set(delta.get("outputs", {}).values())
+            all_ids = set(conn.execute(select(output_t.c.id)).scalars().all())
+            orphans = list(all_ids - referenced)
+            for start in range(0, len(orphans), 500):
+                conn.execute(delete(output_t).where(output_t.c.id.in_(orphans[start:start + 500])))
+        return len(orphans)
+
+    def reclaim_space(self) -> None:
+        """Give freed pages back to the file system."""
+        if self.path is None:
+            return
+        self._pragma("PRAGMA incremental_vacuum")
+        self._pragma("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _pragma(self, sql: str) -> None:
+        """Run a statement outside any transaction (VACUUM-like pragmas need that)."""
+        raw = self.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute(sql)
+            cur.fetchall()
+            cur.close()
+        finally:
+            raw.close()
+
+    def file_size(self) -> int:
+        if self.path is None or not self.path.exists():
+            return 0
+        total = self.path.stat().st_size
+        wal = self.path.with_name(self.path.name + "-wal")
+        return total + (wal.stat().st_size if wal.exists() else 0)
+
+
+_stores: dict[tuple[str, bool], Store] = {}
+_stores_lock = threading.Lock()
+
+
+def open_store(db: str | Path, *, durable: bool = True) -> Store:
+    """A shared ``Store`` per database (engines are thread-safe and pool connections)."""
+    key = (to_url(db), durable)
+    with _stores_lock:
+        store = _stores.get(key)
+        if store is None:
+            store = Store(db, durable=durable)
+            _stores[key] = store
+        return store

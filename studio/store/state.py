@@ -1,0 +1,79 @@
+"""The captured state of a run as an index folded from checkpoint deltas."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+COMPLETED, FAILED, SKIPPED = "completed", "failed", "skipped"
+
+
+@dataclass
+class NodeEntry:
+    """Where one node stands: its status, the id of its stored outputs, its error."""
+
+    status: str
+    output: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class StateIndex:
+    """Run inputs plus, per finished node, its entry; dict order is the order things happened."""
+
+    inputs: dict[str, Any] = field(default_factory=dict)
+    nodes: dict[str, NodeEntry] = field(default_factory=dict)
+
+    def apply(self, delta: dict[str, Any]) -> None:
+        """Fold one checkpoint's delta into the index."""
+        for node in delta.get("reset", ()):
+            self.nodes.pop(node, None)
+        if "inputs" in delta:
+            self.inputs.update(copy.deepcopy(delta["inputs"]))
+        for node, output_id in delta.get("outputs", {}).items():
+            self._set(node, NodeEntry(COMPLETED, output=output_id))
+        if "node" in delta:
+            self._set(
+                delta["node"],
+                NodeEntry(delta["status"], output=delta.get("output"), error=delta.get("error")),
+            )
+
+    def _set(self, node: str, entry: NodeEntry) -> None:
+        # Re-insert so that dict order follows the latest change (a failed node that
+        # later completes moves to the end of ``completed``).
+        self.nodes.pop(node, None)
+        self.nodes[node] = entry
+
+    def with_status(self, status: str) -> list[str]:
+        return [n for n, e in self.nodes.items() if e.status == status]
+
+    def output_ids(self) -> set[str]:
+        return {e.output for e in self.nodes.values() if e.output}
+
+    def to_base(self) -> dict[str, Any]:
+        return {
+            "inputs": copy.deepcopy(self.inputs),
+            "nodes": [[n, e.status, e.output, e.error] for n, e in self.nodes.items()],
+        }
+
+    @classmethod
+    def from_base(cls, base: dict[str, Any]) -> StateIndex:
+        index = cls(inputs=copy.deepcopy(base.get("inputs") or {}))
+        for node, status, output, error in base.get("nodes", []):
+            index.nodes[node] = NodeEntry(status, output, error)
+        return index
+
+    def copy(self) -> StateIndex:
+        return StateIndex.from_base(self.to_base())
+
+
+@dataclass
+class Snapshot:
+    """The state at one checkpoint, with the outputs loaded."""
+
+    run_id: str
+    checkpoint_id: str
+    seq: int
+    index: StateIndex
+    outputs: dict[str, dict[str, Any]]
