@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
+import types
 from collections.abc import Mapping
 from importlib.metadata import entry_points
 
@@ -49,6 +51,10 @@ def registry() -> dict[str, NodeType]:
         return _registry
 
 
+#: Same as ``registry()``; the name to use from ``studio.nodes``.
+all_types = registry
+
+
 def specs() -> Mapping[str, NodeSpec]:
     """The declarations of all node types, for validation, the palette and the inspector."""
     return {name: t.spec for name, t in registry().items()}
@@ -56,3 +62,13 @@ def specs() -> Mapping[str, NodeSpec]:
 
 def get(type_name: str) -> NodeType | None:
     return registry().get(type_name)
+
+
+class _CallableModule(types.ModuleType):
+    """Lets ``studio.nodes.registry()`` keep working although it names this module."""
+
+    def __call__(self) -> dict[str, NodeType]:
+        return registry()
+
+
+sys.modules[__name__].__class__ = _CallableModule

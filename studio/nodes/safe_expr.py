@@ -132,21 +132,41 @@ def check(expr: Any) -> list[str]:
         return [" ".join(f"expression does not parse: {exc.msg} (column {exc.offset})".split())]
     except (ValueError, RecursionError, MemoryError):
         return ["expression does not parse"]
-    for node in ast.walk(tree):
+    nodes = list(ast.walk(tree))
+    for node in nodes:
         if isinstance(node, ast.Attribute):
             return [f"expression uses attribute access '.{node.attr}', which is not allowed"]
+    for node in nodes:
         if isinstance(node, ast.Name) and node.id.startswith("_"):
             return [f"expression uses the name '{node.id}', which is not allowed"]
+    allowed = " ".join(sorted(ALLOWED_CALLS))
+    for node in nodes:
         if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name) or node.func.id not in ALLOWED_CALLS:
-                what = node.func.id if isinstance(node.func, ast.Name) else "that"
-                allowed = " ".join(sorted(ALLOWED_CALLS))
-                return [f"expression calls '{what}', only these calls are allowed: {allowed}"]
+            if not isinstance(node.func, ast.Name):
+                return [f"expression calls something that is not a function name, only these calls are allowed: {allowed}"]
+            if node.func.id not in ALLOWED_CALLS:
+                return [f"expression calls '{node.func.id}', only these calls are allowed: {allowed}"]
             if node.keywords:
                 return ["expression passes keyword arguments, which are not allowed"]
+    for node in nodes:
         if not isinstance(node, _ALLOWED_NODES):
-            return [f"expression uses {type(node).__name__}, which is not allowed"]
+            return [f"expression uses {_NODE_WORDS.get(type(node).__name__, type(node).__name__)}, which is not allowed"]
     return []
+
+
+_NODE_WORDS = {
+    "Lambda": "a lambda",
+    "ListComp": "a comprehension",
+    "SetComp": "a comprehension",
+    "DictComp": "a comprehension",
+    "GeneratorExp": "a generator",
+    "NamedExpr": "':='",
+    "JoinedStr": "an f-string",
+    "Set": "a set",
+    "Starred": "'*'",
+    "Await": "await",
+    "Yield": "yield",
+}
 
 
 def _safe_pow(a: Any, b: Any) -> Any:
