@@ -186,8 +186,9 @@ class Store:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            # Only takes effect on a new, empty file (before the first table).
-            cur.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            if cur.execute("PRAGMA page_count").fetchone()[0] == 0:
+                # Only possible on a new, empty file (before the first table).
+                cur.execute("PRAGMA auto_vacuum=INCREMENTAL")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA synchronous={sync}")
             cur.execute("PRAGMA foreign_keys=ON")
@@ -252,7 +253,7 @@ class Store:
         if "studio_meta" not in tables:
             raise NotAStudioDatabase(f"{self.path or self.url} is not a Studio database (it belongs to another program)")
         with self._read() as conn:
-            meta: dict[str, str] = dict(conn.execute(select(meta_t.c.key, meta_t.c.value)).tuples().all())
+            meta: dict[str, str] = {k: v for k, v in conn.execute(select(meta_t.c.key, meta_t.c.value))}
         if meta.get("app") != APP_ID:
             raise NotAStudioDatabase(f"{self.path or self.url} is not a Studio database")
         version = int(meta.get("schema_version", "0"))
@@ -596,19 +597,18 @@ class Store:
     def _delete_checkpoints(self, run_id: str, chosen: list[dict[str, Any]]) -> None:
         doomed = {c["id"] for c in chosen}
         remaining = [c for c in self.checkpoints(run_id) if c["id"] not in doomed]
+        # Fold the state into the oldest kept checkpoint so that it stands on its own.
+        first = remaining[0]["id"] if remaining else None
+        base = dumps(self.load(run_id, first, with_outputs=False).index.to_base()) if first else None
         with self._write() as conn:
-            if remaining:
-                # Fold the state into the oldest kept checkpoint so it stands on its own.
-                first = remaining[0]
+            if first is not None:
                 row = conn.execute(
-                    select(checkpoint_t.c.delta, checkpoint_t.c.base).where(checkpoint_t.c.id == first["id"])
+                    select(checkpoint_t.c.delta, checkpoint_t.c.base).where(checkpoint_t.c.id == first)
                 ).one()
                 if row.base is None:
-                    snap = self.load(run_id, first["id"], with_outputs=False)
-                    base = dumps(snap.index.to_base())
                     conn.execute(
                         update(checkpoint_t)
-                        .where(checkpoint_t.c.id == first["id"])
+                        .where(checkpoint_t.c.id == first)
                         .values(base=base, checksum=checksum(row.delta, base))
                     )
             conn.execute(delete(checkpoint_t).where(checkpoint_t.c.id.in_(doomed)))
