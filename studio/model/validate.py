@@ -18,9 +18,13 @@ def validate_data(data: Any, specs: Mapping[str, NodeSpec]) -> list[str]:
         return ["the top level must be a JSON object"]
     problems: list[str] = []
     fmt, version = data.get("format"), data.get("version")
-    if not isinstance(fmt, str) or fmt != FORMAT:
+    if "format" not in data:
+        problems.append(f"'format' is missing (expected {FORMAT!r})")
+    elif not isinstance(fmt, str) or fmt != FORMAT:
         problems.append(f"unknown format {_describe(fmt)} (expected {FORMAT!r})")
-    if not isinstance(version, int) or isinstance(version, bool) or version != VERSION:
+    if "version" not in data:
+        problems.append(f"'version' is missing (expected {VERSION})")
+    elif not isinstance(version, int) or isinstance(version, bool) or version != VERSION:
         problems.append(f"unknown version {_describe(version)} (expected {VERSION})")
     if "name" in data and not isinstance(data["name"], str):
         problems.append("'name' must be text")
@@ -132,7 +136,7 @@ def _check_edges(
             problems.append(
                 f"{name}: incompatible port types ({out_port.type} output into {in_port.type} input)"
             )
-            continue
+        # Even a mistyped edge connects its input (no "not connected" on top) and can loop.
         edges.append((src, sport, dst, dport))
     return edges
 

@@ -256,10 +256,12 @@ class Workflow:
         return wf
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "format": copy.deepcopy(self.raw.get("format", FORMAT)),
-            "version": copy.deepcopy(self.raw.get("version", VERSION)),
-        }
+        out: dict[str, Any] = {}
+        for key, value in (("format", FORMAT), ("version", VERSION)):
+            # A file without the key stays without it: saving must not hide a problem
+            # that ``studio validate`` reports for the file.
+            if self.keys is None or key in self.keys:
+                out[key] = copy.deepcopy(self.raw.get(key, value))
         if self.name is not None:
             out["name"] = self.name
         elif "name" in self.raw:
@@ -268,9 +270,11 @@ class Workflow:
             out["inputs"] = copy.deepcopy(self.inputs)
         elif "inputs" in self.raw:
             out["inputs"] = copy.deepcopy(self.raw["inputs"])
-        out["nodes"] = _with_raw([n.to_dict() for n in self.nodes.values()], self.raw_nodes)
-        if not out["nodes"] and "nodes" in self.raw:
-            out["nodes"] = copy.deepcopy(self.raw["nodes"])
+        nodes = _with_raw([n.to_dict() for n in self.nodes.values()], self.raw_nodes)
+        if nodes or self.keys is None or "nodes" in self.keys:
+            out["nodes"] = nodes
+            if not nodes and "nodes" in self.raw:
+                out["nodes"] = copy.deepcopy(self.raw["nodes"])
         edges = _with_raw([e.to_dict() for e in self.edges], self.raw_edges)
         if edges or self.keys is None or "edges" in self.keys:
             out["edges"] = edges
