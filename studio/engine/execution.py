@@ -455,7 +455,7 @@ class Execution:
             outputs = node_type.run(inputs, params, ctx)
             declared = {p.name for p in spec.outputs}
             result.outputs = {k: v for k, v in (outputs or {}).items() if k in declared}
-            _check_json(result.outputs)
+            _check_json(node_id, result.outputs)
         except Cancelled:
             result.cancelled = True
         except NodeError as exc:
@@ -555,14 +555,16 @@ class Execution:
                 log.exception("event listener failed")
 
 
-def _check_json(outputs: dict[str, Any]) -> None:
+def _check_json(node_id: str, outputs: dict[str, Any]) -> None:
     try:
         json.dumps(outputs, allow_nan=False)
     except ValueError:
-        raise NodeError("produced a number that is not finite (NaN or infinity), which JSON cannot hold") from None
+        raise NodeError(
+            f"node '{node_id}' produced a number that is not finite (NaN or infinity), which JSON cannot hold"
+        ) from None
     except TypeError:
         bad = _find_bad(outputs)
-        raise NodeError(f"produced a value of type '{bad}' that cannot be stored as JSON") from None
+        raise NodeError(f"node '{node_id}' produced a value of type '{bad}' that cannot be stored as JSON") from None
 
 
 def _find_bad(value: Any) -> str:

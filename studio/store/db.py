@@ -167,11 +167,26 @@ class Store:
                 header = fh.read(16)
             if header != b"SQLite format 3\x00":
                 raise NotAStudioDatabase(f"{self.path} is not a Studio database")
+            self._check_foreign(self.path)
         else:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise NotAStudioDatabase(f"cannot create the database folder {self.path.parent}: {exc.strerror}") from None
+
+    @staticmethod
+    def _check_foreign(path: Path) -> None:
+        """Refuse another program's SQLite file before anything (even WAL mode) touches it."""
+        try:
+            con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            finally:
+                con.close()
+        except sqlite3.DatabaseError:
+            raise NotAStudioDatabase(f"{path} is not a Studio database") from None
+        if tables and "studio_meta" not in tables:
+            raise NotAStudioDatabase(f"{path} is not a Studio database (it belongs to another program)")
 
     def _make_engine(self) -> Engine:
         sync = "FULL" if self.durable else "NORMAL"
