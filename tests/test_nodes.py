@@ -480,6 +480,8 @@ def test_expression_allowed(expr: str, result: Any) -> None:
         ("{1, 2}", "set"),
         ("f'{a}'", "f-string"),
         ("(y := 1)", "not allowed"),
+        ("b'x' * 10**9", "bytes"),
+        ("1j * 2", "complex"),
         ("import os", "parse"),
         ("1 +", "parse"),
         ("", "empty"),
@@ -522,6 +524,11 @@ def test_huge_results_fail(ctx: NodeContext, expr: str) -> None:
 @pytest.mark.parametrize("expr", ["'%0999999999d' % 1", "round(5, -10**9)", "sum([[1], [2]], [])"])
 def test_other_unbounded_work_fails(ctx: NodeContext, expr: str) -> None:
     assert fails("expression", {}, {"expr": expr}, ctx)
+
+
+def test_functions_are_not_values(ctx: NodeContext) -> None:
+    assert "function" in fails("expression", {}, {"expr": "[max, 1]"}, ctx)
+    assert "function" in fails("expression", {}, {"expr": "sorted"}, ctx)
 
 
 def test_unknown_name_fails_clearly(ctx: NodeContext) -> None:

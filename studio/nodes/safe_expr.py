@@ -60,6 +60,10 @@ def _size(value: Any, budget: int, memo: dict[int, int]) -> int:
             total += _size(item, budget - total, memo)
         memo[key] = total
         return total
+    if callable(value):
+        raise NodeError("a function can only be called, not used as a value")
+    if isinstance(value, (bytes, bytearray, complex)):
+        raise NodeError(f"{type(value).__name__} values are not allowed")
     return 8
 
 
@@ -148,6 +152,12 @@ def check(expr: Any) -> list[str]:
                 return [f"expression calls '{node.func.id}', only these calls are allowed: {allowed}"]
             if node.keywords:
                 return ["expression passes keyword arguments, which are not allowed"]
+    for node in nodes:
+        if isinstance(node, ast.Constant) and not isinstance(
+            node.value, (str, int, float, bool, type(None))
+        ):
+            what = {bytes: "bytes", complex: "complex numbers"}.get(type(node.value), "'...'")
+            return [f"expression uses {what}, which is not allowed"]
     for node in nodes:
         if not isinstance(node, _ALLOWED_NODES):
             return [f"expression uses {_NODE_WORDS.get(type(node).__name__, type(node).__name__)}, which is not allowed"]
