@@ -173,6 +173,10 @@ def test_copy_is_independent() -> None:
         (b"null", ["object"]),
         (b"\xff\xfe\x00\x00", ["UTF-8"]),
         (b"[" * 100_000, ["JSON"]),
+        (b'{"a": NaN}', ["NaN"]),
+        (b'{"a": -Infinity}', ["Infinity"]),
+        (b'{"a": 1e999}', ["too large"]),
+        (b'{"a": ' + b"1" * 5000 + b"}", ["digits"]),
     ],
 )
 def test_read_json_file_errors_are_one_line(tmp_path: Path, content: bytes | None, words: list[str]) -> None:
@@ -198,8 +202,9 @@ def test_read_a_folder(tmp_path: Path) -> None:
 
 
 def test_read_json_file_ok(tmp_path: Path) -> None:
-    path = write(tmp_path / "ok.json", {"a": [1, "é"]})
-    assert read_json_file(path) == {"a": [1, "é"]}
+    path = write(tmp_path / "ok.json", {"a": [1, "é", 2.5]})
+    assert read_json_file(path) == {"a": [1, "é", 2.5]}
+    assert read_json_file(str(path)) == {"a": [1, "é", 2.5]}
 
 
 def test_load_resolves_relative_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -285,9 +285,14 @@ def test_read_csv_parses_numbers(ctx: NodeContext, tmp_path: Path) -> None:
 
 
 def test_read_csv_keeps_text_and_empty_cells(ctx: NodeContext, tmp_path: Path) -> None:
-    (tmp_path / "t.csv").write_text("a,b,c\n1e3,-2,x y\n,.5,N/A\n", encoding="utf-8")
+    big = "9" * 400
+    (tmp_path / "t.csv").write_text(f"a,b,c\n1e3,-2,x y\n,.5,N/A\nnan,inf,{big}\n", encoding="utf-8")
     out = run("read_file", {}, {"path": "t.csv"}, ctx)  # format from the file name
-    assert out == {"data": [{"a": 1000.0, "b": -2, "c": "x y"}, {"a": "", "b": 0.5, "c": "N/A"}]}
+    assert out == {"data": [
+        {"a": 1000.0, "b": -2, "c": "x y"},
+        {"a": "", "b": 0.5, "c": "N/A"},
+        {"a": "nan", "b": "inf", "c": big},
+    ]}
 
 
 def test_read_csv_with_bom(ctx: NodeContext, tmp_path: Path) -> None:

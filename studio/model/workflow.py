@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -448,8 +449,9 @@ class Workflow:
         self._emit("note_changed", note)
 
 
-def read_json_file(path: Path) -> Any:
+def read_json_file(path: str | Path) -> Any:
     """Read and parse a JSON file; every failure is one clean line."""
+    path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -463,16 +465,29 @@ def read_json_file(path: Path) -> Any:
     if not text.strip():
         raise WorkflowFileError(f"{path}: file is empty")
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise WorkflowFileError(
             f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
     except RecursionError:
         raise WorkflowFileError(f"{path}: invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # too many digits, NaN, Infinity
+        raise WorkflowFileError(f"{path}: invalid JSON: {str(exc).split(';')[0]}") from None
     if not isinstance(data, dict):
         raise WorkflowFileError(f"{path}: the top level must be a JSON object, not {_json_kind(data)}")
     return data
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} is too large")
+    return value
 
 
 def _json_kind(value: Any) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 import statistics
 from pathlib import Path
@@ -27,7 +28,9 @@ def parse_cell(text: str) -> Any:
     if _INT.match(stripped) and len(stripped) < 300:
         return int(stripped)
     if _FLOAT.match(stripped):
-        return float(stripped)
+        value = float(stripped)
+        if math.isfinite(value):
+            return value
     return text
 
 
