@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import studio.nodes
 import studio.nodes.registry as registry_module
@@ -629,3 +631,26 @@ def test_plugin_node_types_load_from_entry_points(plugins: list[FakeEntryPoint],
 
 def test_without_plugins_only_builtins(plugins: list[FakeEntryPoint]) -> None:
     assert set(studio.nodes.all_types()) == BUILTIN_IDS
+
+
+TOKENS = [
+    "a", "b", "c", "1", "0", "2.5", "-1", "'x'", "''", "+", "-", "*", "**", "/", "//", "%", "(", ")",
+    "[", "]", "{", "}", ",", ":", "<", "==", "in", "not", "and", "or", "if", "else", "True", "None",
+    "len", "str", "int", "float", "round", "sum", "sorted", "min", "max", "abs", "9", "10", ".",
+    "_x", "1e9",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(TOKENS), min_size=1, max_size=12))
+def test_random_expressions_fail_only_cleanly(tokens: list[str]) -> None:
+    expr = " ".join(tokens)
+    problems = check_expr(expr)
+    assert isinstance(problems, list) and all("\n" not in p for p in problems)
+    try:
+        result = evaluate(expr, {"a": 3, "b": [1, 2], "c": "text"})
+    except NodeError as exc:
+        assert str(exc) and "\n" not in str(exc)
+    else:
+        assert problems == []
+        json.dumps(result)

@@ -331,6 +331,13 @@ def test_param_of_wrong_type_bool_and_number() -> None:
     assert "'w'" in found[1] and "'seconds'" in found[1] and "number" in found[1]
 
 
+def test_empty_file_path() -> None:
+    def change(d: dict[str, Any]) -> None:
+        d["nodes"].append({"id": "r", "type": "read_file", "params": {"path": " "}})
+
+    only_problem(change, "'r'", "'path'", "empty")
+
+
 @pytest.mark.parametrize(
     ("type_name", "params", "param"),
     [

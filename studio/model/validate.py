@@ -177,6 +177,8 @@ def _check_inputs_and_params(
                 problems.append(
                     f"node '{node_id}': param '{param.name}' must be {_a(param.type)} (got {_describe(value)})"
                 )
+            elif param.type == "path" and not value.strip():
+                problems.append(f"node '{node_id}': param '{param.name}' is empty (name a file)")
             elif param.choices and value not in param.choices:
                 options = ", ".join(str(c) for c in param.choices)
                 problems.append(
