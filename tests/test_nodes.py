@@ -538,6 +538,15 @@ def test_functions_are_not_values(ctx: NodeContext) -> None:
     assert "function" in fails("expression", {}, {"expr": "sorted"}, ctx)
 
 
+def test_slow_expression_fails_with_time_limit(ctx: NodeContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    import studio.nodes.safe_expr as safe_expr
+
+    # Shrink the limit instead of waiting for it: the point is the clean failure.
+    monkeypatch.setattr(safe_expr, "MAX_SECONDS", 1e-6)
+    message = fails("expression", {}, {"expr": "len(str([[1] * 1000] * 1000))"}, ctx)
+    assert "took more than" in message
+
+
 def test_unknown_name_fails_clearly(ctx: NodeContext) -> None:
     message = fails("expression", {"a": 1}, {"expr": "a + nobody"}, ctx)
     assert "nobody" in message and "unknown name" in message
