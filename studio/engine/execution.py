@@ -27,7 +27,7 @@ from studio.errors import (
     UnknownNode,
     UsageError,
 )
-from studio.model import Workflow, matches, validate_data
+from studio.model import Edge, Workflow, matches, validate_data
 from studio.model.types import coerce, type_of
 from studio.nodes import Cancelled, NodeContext, get, specs
 from studio.store import (
@@ -45,6 +45,7 @@ from studio.store import (
 
 log = logging.getLogger("studio.engine")
 EventListener = Callable[[dict[str, Any]], None]
+STARTED_FLUSH_SECONDS = 0.05
 BASE_EVERY = 200  # a full index every so many checkpoints keeps loading any state fast
 RESUMABLE = ("paused", "failed", "interrupted", "cancelled")
 
@@ -113,6 +114,10 @@ class Execution:
         self.step = False
         self._skip_once: set[str] = set()
         self._started_at = time.perf_counter()
+        self._started: list[NewEvent] = []  # node_started events not yet written
+        self._since_base = 0
+        self._index = StateIndex()
+        self._outputs: dict[str, dict[str, Any]] = {}
 
     # -- construction ------------------------------------------------------------------
 
@@ -323,7 +328,14 @@ class Execution:
         self._since_base = 0
         graph = wf.graph()
         order = {n: i for i, n in enumerate(nx.lexicographical_topological_sort(graph))}
-        self._preds = {n: set(graph.predecessors(n)) for n in wf.nodes}
+        self._in_edges: dict[str, list[Edge]] = {n: [] for n in wf.nodes}
+        for e in wf.edges:
+            if e.target in self._in_edges and e.source in wf.nodes:
+                self._in_edges[e.target].append(e)
+        self._succ = {n: set(graph.successors(n)) for n in wf.nodes}
+        # Incremental readiness: how many upstream nodes each node still waits for.
+        self._waiting = {n: sum(1 for p in graph.predecessors(n) if not self._is_done(p)) for n in wf.nodes}
+        self._candidates = {n for n, count in self._waiting.items() if count == 0 and not self._is_done(n)}
         failed_now: set[str] = set()
         stepped: list[str] = []
         running: dict[Future[_Result], str] = {}
@@ -336,18 +348,43 @@ class Execution:
                     if started:
                         continue
                     break
-                done, _ = wait(list(running), timeout=owner.HEARTBEAT_SECONDS, return_when=FIRST_COMPLETED)
+                # A quick node's start is written with its result (one transaction);
+                # a slow one's start is written on its own after a moment.
+                timeout = STARTED_FLUSH_SECONDS if self._started else owner.HEARTBEAT_SECONDS
+                done, _ = wait(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
                 for fut in done:
                     node = running.pop(fut)
                     self._finish(fut.result(), failed_now)
                     if self.step and node in stepped:
                         self._want_pause("step")
+                if not done:
+                    self._flush_started()
                 if time.time() >= lease_at:
                     self.store.heartbeat(self.run_id or "", time.time() + owner.LEASE_SECONDS)
                     lease_at = time.time() + owner.HEARTBEAT_SECONDS
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+        self._flush_started()
         self._conclude()
+
+    def _is_done(self, node: str) -> bool:
+        entry = self._index.nodes.get(node)
+        return entry is not None and entry.status in (COMPLETED, SKIPPED)
+
+    def _mark_done(self, node: str) -> None:
+        """A node completed or was skipped: its successors may now be ready."""
+        if not hasattr(self, "_candidates"):
+            return  # still setting up; the loop computes readiness from the index
+        self._candidates.discard(node)
+        for succ in self._succ.get(node, ()):
+            self._waiting[succ] -= 1
+            if self._waiting[succ] == 0 and not self._is_done(succ):
+                self._candidates.add(succ)
+
+    def _flush_started(self) -> None:
+        if self._started:
+            events, self._started = self._started, []
+            self._emit(self.store.add_events(self.run_id or "", events))
 
     def _want_pause(self, reason: str) -> None:
         with self._lock:
@@ -367,19 +404,10 @@ class Execution:
         pool: ThreadPoolExecutor,
     ) -> bool:
         """Skip what must be skipped and start what is ready; whether anything changed."""
-        index = self._index
         busy = set(running.values())
         progressed = False
         ready = sorted(
-            (
-                n for n in self.workflow.nodes
-                if n not in busy and n not in failed_now
-                and (index.nodes.get(n) is None or index.nodes[n].status == FAILED)
-                and all(
-                    index.nodes.get(p) is not None and index.nodes[p].status in (COMPLETED, SKIPPED)
-                    for p in self._preds[n]
-                )
-            ),
+            (n for n in self._candidates if n not in busy and n not in failed_now),
             key=(lambda n: n) if self.step else order.__getitem__,
         )
         to_start: list[str] = []
@@ -403,8 +431,7 @@ class Execution:
             if self.step:
                 stepped.append(node)
         if to_start:
-            events = self.store.add_events(self.run_id or "", [NewEvent("node_started", n) for n in to_start])
-            self._emit(events)
+            self._started.extend(NewEvent("node_started", n) for n in to_start)
             for node in to_start:
                 self._skip_once.discard(node)
                 running[pool.submit(self._run_node, node)] = node
@@ -412,7 +439,7 @@ class Execution:
         return progressed
 
     def _should_skip(self, node: str) -> bool:
-        edges = self.workflow.edges_into(node)
+        edges = self._in_edges[node]
         missing = [e for e in edges if e.source_port not in self._outputs.get(e.source, {})
                    or self._index.nodes[e.source].status != COMPLETED]
         if self.workflow.nodes[node].type == "merge":
@@ -430,8 +457,9 @@ class Execution:
                 raise NodeError(f"unknown node type '{node.type}'")
             spec = node_type.spec
             inputs: dict[str, Any] = {}
+            by_port = {e.target_port: e for e in self._in_edges[node_id]}
             for port in spec.inputs:
-                edge = self.workflow.edge_into(node_id, port.name)
+                edge = by_port.get(port.name)
                 if edge is not None:
                     if edge.source_port not in self._outputs.get(edge.source, {}):
                         continue  # merge: that side was skipped
@@ -497,20 +525,31 @@ class Execution:
         """Apply a checkpoint to the in-memory state and commit it with its events."""
         if snapshot is not None:
             self._index, self._outputs = snapshot.index, snapshot.outputs
-            self._since_base = getattr(self, "_since_base", 0)
+        was_done = {n for n in self._touched(cp.delta) if self._is_done(n)}
         self._index.apply(cp.delta)
-        for output_id, item in (cp.outputs or {}).items():
+        for item in (cp.outputs or {}).values():
             self._outputs[item["node"]] = item["data"]
-            del output_id
         for node in cp.delta.get("reset", ()):
             self._outputs.pop(node, None)
-        self._since_base = getattr(self, "_since_base", 0) + 1
+        self._since_base += 1
         if self._since_base >= BASE_EVERY:
             cp.base = self._index.to_base()
             self._since_base = 0
         run_fields.setdefault("lease_until", time.time() + owner.LEASE_SECONDS)
-        written, events_out = self.store.commit(self.run_id or "", cp, events, **run_fields)
-        self._emit(events_out, written)
+        started, self._started = self._started, []
+        written, events_out = self.store.commit(self.run_id or "", cp, [*started, *events], **run_fields)
+        self._emit(events_out[: len(started)])
+        self._emit(events_out[len(started):], written)
+        for node in self._touched(cp.delta):
+            if node not in was_done and self._is_done(node):
+                self._mark_done(node)
+
+    @staticmethod
+    def _touched(delta: dict[str, Any]) -> list[str]:
+        nodes = list(delta.get("outputs", {}))
+        if "node" in delta:
+            nodes.append(delta["node"])
+        return nodes
 
     def _conclude(self) -> None:
         """Record how the session ended."""

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -55,6 +56,18 @@ from studio.store.schema import (
 from studio.store.state import Snapshot, StateIndex
 
 log = logging.getLogger("studio.store")
+
+# Statements of the hot path (one checkpoint per node) are built once and reused.
+_INSERT_OUTPUT = insert(output_t)
+_INSERT_CHECKPOINT = insert(checkpoint_t)
+_INSERT_EVENT = insert(event_t)
+_NEXT_CHECKPOINT_SEQ = select(func.coalesce(func.max(checkpoint_t.c.seq), -1) + 1).where(
+    checkpoint_t.c.run_id == bindparam("run_id")
+)
+_NEXT_EVENT_SEQ = select(func.coalesce(func.max(event_t.c.seq), -1) + 1).where(
+    event_t.c.run_id == bindparam("run_id")
+)
+_UPDATE_RUN = update(run_t).where(run_t.c.id == bindparam("run_key"))
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -399,8 +412,7 @@ class Store:
         with self._write() as conn:
             cp = self._insert_checkpoint(conn, run_id, checkpoint, stamp) if checkpoint else None
             written = self._insert_events(conn, run_id, events, stamp)
-            run_fields["updated_at"] = stamp
-            conn.execute(update(run_t).where(run_t.c.id == run_id).values(**run_fields))
+            conn.execute(_UPDATE_RUN, {**run_fields, "updated_at": stamp, "run_key": run_id})
         return cp, written
 
     def _insert_checkpoint(
@@ -416,20 +428,17 @@ class Store:
                     "id": output_id, "run_id": run_id, "node": item["node"], "data": data,
                     "checksum": checksum(data), "size_bytes": len(data),
                 })
-            conn.execute(insert(output_t), rows)
-        seq = conn.execute(
-            select(func.coalesce(func.max(checkpoint_t.c.seq), -1) + 1).where(checkpoint_t.c.run_id == run_id)
-        ).scalar_one()
+            conn.execute(_INSERT_OUTPUT, rows)
+        seq = conn.execute(_NEXT_CHECKPOINT_SEQ, {"run_id": run_id}).scalar_one()
         delta = dumps(cp.delta)
         base = dumps(cp.base) if cp.base is not None else None
         size += len(delta) + (len(base) if base else 0)
         cp_id = short_id("c")
-        conn.execute(
-            insert(checkpoint_t).values(
-                id=cp_id, run_id=run_id, seq=seq, node=cp.node, event=cp.event, created_at=stamp,
-                size_bytes=size, delta=delta, base=base, checksum=checksum(delta, base),
-            )
-        )
+        conn.execute(_INSERT_CHECKPOINT, {
+            "id": cp_id, "run_id": run_id, "seq": seq, "node": cp.node, "event": cp.event,
+            "created_at": stamp, "size_bytes": size, "delta": delta, "base": base,
+            "checksum": checksum(delta, base),
+        })
         log.debug("checkpoint %s seq %d of run %s (%s %s, %d bytes)", cp_id, seq, run_id, cp.event, cp.node, size)
         return {"id": cp_id, "seq": seq, "node": cp.node, "event": cp.event, "created_at": stamp, "size_bytes": size}
 
@@ -438,16 +447,14 @@ class Store:
     ) -> list[dict[str, Any]]:
         if not events:
             return []
-        seq = conn.execute(
-            select(func.coalesce(func.max(event_t.c.seq), -1) + 1).where(event_t.c.run_id == run_id)
-        ).scalar_one()
+        seq = conn.execute(_NEXT_EVENT_SEQ, {"run_id": run_id}).scalar_one()
         rows = []
         for i, ev in enumerate(events):
             rows.append({
                 "run_id": run_id, "seq": seq + i, "time": stamp, "event": ev.event,
                 "node": ev.node, "detail": dumps(ev.detail or {}),
             })
-        conn.execute(insert(event_t), rows)
+        conn.execute(_INSERT_EVENT, rows)
         return [
             {"run_id": run_id, "seq": r["seq"], "time": stamp, "event": r["event"], "node": r["node"],
              "detail": ev.detail or {}}
