@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import sys
 import time
@@ -126,8 +127,9 @@ def _parser() -> argparse.ArgumentParser:
 class _Progress:
     """A progress line on stderr once a run takes more than a moment."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, quiet: bool = False) -> None:
         self.total = total
+        self.quiet = quiet
         self.done = 0
         self.start = time.monotonic()
         self.last = 0.0
@@ -135,9 +137,14 @@ class _Progress:
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event["event"]
+        if kind == "log":
+            self._clear()
+            sys.stderr.write(f"{event['node']}: {event['detail'].get('line', '')}\n")
+            sys.stderr.flush()
+            return
         if kind in ("node_completed", "node_failed", "node_skipped"):
             self.done += 1
-        if kind not in ("node_started", "node_completed", "node_failed", "node_skipped"):
+        if self.quiet or kind not in ("node_started", "node_completed", "node_failed", "node_skipped"):
             return
         now = time.monotonic()
         if now - self.start < 1.0 or (not self.tty and now - self.last < 1.0):
@@ -148,10 +155,13 @@ class _Progress:
         sys.stderr.write(("\r\x1b[K" + line) if self.tty else line + "\n")
         sys.stderr.flush()
 
-    def finish(self) -> None:
+    def _clear(self) -> None:
         if self.tty and self.last:
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
+
+    def finish(self) -> None:
+        self._clear()
 
 
 def _execute(
@@ -159,7 +169,7 @@ def _execute(
 ) -> dict[str, Any]:
     """Run an engine command with Ctrl-C turned into a clean interruption."""
     holder: list[Execution] = []
-    progress = None if as_json else _Progress(total)
+    progress = _Progress(total, quiet=as_json)
 
     def on_sigint(_sig: int, _frame: Any) -> None:
         if holder:
@@ -172,8 +182,7 @@ def _execute(
         return call(on_execution=holder.append, on_event=progress, **kwargs)
     finally:
         signal.signal(signal.SIGINT, previous)
-        if progress is not None:
-            progress.finish()
+        progress.finish()
 
 
 def _node_count(file: str) -> int:
@@ -297,6 +306,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = "--debug" in raw
     try:
         rest, db, as_json, debug = _split_globals(raw)
+        if debug:
+            logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
+            logging.getLogger("studio").setLevel(logging.DEBUG)
         args = _parser().parse_args(rest)
         if db is not None and not db:
             raise UsageError("--db needs a path")

@@ -100,6 +100,11 @@ def test_foreign_and_unreadable_databases(capsys: pytest.CaptureFixture[str], tm
         assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
 
 
+def test_database_urls_other_than_sqlite_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = cli(capsys, "runs", "--db", "postgresql+psycopg://user:secret@nowhere/db")
+    assert code == 2 and "only SQLite" in err and "secret" not in err
+
+
 def test_missing_database_is_created(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     target = tmp_path / "sub" / "new.db"
     code, out, _ = cli(capsys, "--json", "runs", "--db", str(target))
@@ -151,11 +156,15 @@ def test_exit_codes_and_json_anywhere(capsys: pytest.CaptureFixture[str], tmp_pa
     assert st["outputs"]["who"] == {"value": "Ada"}
     code, out, _ = cli(capsys, "run", str(chain(tmp_path, 3)), "--until", "n1", "--json", "--db", str(db))
     assert code == 3 and json.loads(out)["next"] == ["n2"]
+    logged = write_flow(tmp_path, "logged", [node("v", "constant", value=3), node("say", "log", message="v is")],
+                        [edge("v", "say")])
+    code, out, err = cli(capsys, "run", str(logged), "--db", str(db))
+    assert code == 0 and "say: v is 3" in err and "completed" in out
     failing = write_flow(tmp_path, "bad", [node("x", "fail", message="nope")], [])
     code, out, err = cli(capsys, "run", str(failing), "--db", str(db))
     assert code == 4 and "nope" in out
     code, out, _ = cli(capsys, "runs", "--db", str(db), "--json")
-    assert [r["status"] for r in json.loads(out)] == ["completed", "paused", "failed"]
+    assert [r["status"] for r in json.loads(out)] == ["completed", "paused", "completed", "failed"]
 
 
 def test_validate_command(capsys: pytest.CaptureFixture[str], tmp_path: Path, examples: Path) -> None:

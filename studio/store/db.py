@@ -162,6 +162,9 @@ class Store:
 
     def __init__(self, db: str | Path, *, durable: bool = True) -> None:
         self.url = to_url(db)
+        if not self.url.startswith("sqlite:"):
+            scheme = self.url.split(":", 1)[0]
+            raise NotAStudioDatabase(f"--db {scheme}://…: only SQLite databases are supported in this version")
         self.path = _sqlite_path(self.url)
         self.durable = durable
         self._check_file()
