@@ -160,7 +160,7 @@ class Execution:
             cp, events = store.create_run(
                 run_id=run_id,
                 workflow=str(workflow.path) if workflow.path else "",
-                workflow_json=workflow.to_json(),
+                workflow_json=_compact(workflow),
                 name=workflow.name,
                 breakpoints=ex.breakpoints.to_json(),
                 owner=owner.me(),
@@ -239,7 +239,7 @@ class Execution:
                 cp, events = store.create_run(
                     run_id=new_id,
                     workflow=rec.workflow,
-                    workflow_json=wf.to_json(),
+                    workflow_json=_compact(wf),
                     name=rec.name,
                     breakpoints=ex.breakpoints.to_json(),
                     owner=owner.me(),
@@ -263,7 +263,7 @@ class Execution:
                     snapshot,
                     NewCheckpoint("state_edited", None, {"reset": stale}),
                     [NewEvent("state_edited", None, {"stale": stale, "reason": "workflow changed"})],
-                    workflow_json=wf.to_json(),
+                    workflow_json=_compact(wf),
                 )
             if edit is not None:
                 ex._write_checkpoint(snapshot, edit, [NewEvent("state_edited", edit.node, {"set": set})])
@@ -620,6 +620,10 @@ def _find_bad(value: Any) -> str:
     if value is None or isinstance(value, (str, int, float, bool)):
         return ""
     return type(value).__name__
+
+
+def _compact(workflow: Workflow) -> str:
+    return json.dumps(workflow.to_dict(), ensure_ascii=False, separators=(",", ":"))
 
 
 def load_run_workflow(rec: RunRecord) -> Workflow:

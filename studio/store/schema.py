@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Index, PrimaryKeyConstraint, UniqueConstraint
+from sqlalchemy import PrimaryKeyConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 SCHEMA_VERSION = 1
@@ -44,7 +44,7 @@ class CheckpointRow(SQLModel, table=True):
     __tablename__ = "studio_checkpoint"
     __table_args__ = (UniqueConstraint("run_id", "seq"),)
     id: str = Field(primary_key=True)
-    run_id: str = Field(index=True)
+    run_id: str  # (run_id, seq) is unique, and that index serves lookups by run
     seq: int
     node: str | None = None
     event: str
@@ -60,7 +60,7 @@ class OutputRow(SQLModel, table=True):
 
     __tablename__ = "studio_output"
     id: str = Field(primary_key=True)
-    run_id: str = Field(index=True)
+    run_id: str
     node: str
     data: str
     checksum: str
@@ -71,7 +71,7 @@ class EventRow(SQLModel, table=True):
     """One history event of a run."""
 
     __tablename__ = "studio_event"
-    __table_args__ = (PrimaryKeyConstraint("run_id", "seq"), Index("ix_event_time", "time"))
+    __table_args__ = (PrimaryKeyConstraint("run_id", "seq"),)
     run_id: str
     seq: int
     time: str
