@@ -81,10 +81,12 @@ def check_workflow(workflow: Workflow) -> None:
         raise InvalidWorkflow(problems)
 
 
-def check_node_ids(workflow: Workflow, flag: str, nodes: Iterable[str]) -> None:
-    for node in nodes:
-        if node not in workflow.nodes:
-            raise UnknownNode(f"{flag} {node}: the workflow has no node '{node}'")
+def check_node_flags(workflow: Workflow, before: Iterable[str], after: Iterable[str], until: str | None) -> None:
+    """Every node named by --break-before, --break-after and --until must exist."""
+    for flag, nodes in (("--break-before", before), ("--break-after", after), ("--until", [until] if until else [])):
+        for node in nodes:
+            if node not in workflow.nodes:
+                raise UnknownNode(f"{flag} {node}: the workflow has no node '{node}'")
 
 
 class Execution:
@@ -142,9 +144,7 @@ class Execution:
 
         def setup() -> Snapshot:
             check_workflow(workflow)
-            check_node_ids(workflow, "--break-before", before)
-            check_node_ids(workflow, "--break-after", after)
-            check_node_ids(workflow, "--until", [until] if until else [])
+            check_node_flags(workflow, before, after, until)
             try:
                 json.dumps(inputs or {}, allow_nan=False)
             except (TypeError, ValueError):
@@ -205,9 +205,7 @@ class Execution:
             wf = workflow or load_run_workflow(rec)
             ex.workflow = wf
             check_workflow(wf)
-            check_node_ids(wf, "--break-before", before)
-            check_node_ids(wf, "--break-after", after)
-            check_node_ids(wf, "--until", [until] if until else [])
+            check_node_flags(wf, before, after, until)
             latest = store.latest_checkpoint(run_id)
             fork = False
             if from_checkpoint is not None:

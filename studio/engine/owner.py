@@ -20,24 +20,25 @@ _active: set[str] = set()
 _active_lock = threading.Lock()
 
 
-def process_start(pid: int) -> str | None:
-    """The kernel's start time of a process (tells a reused pid from the original)."""
+def _stat_fields(pid: int) -> list[str]:
+    """Fields of /proc/PID/stat after the command name (empty when unreadable)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
             stat = fh.read()
     except OSError:
-        return None
-    fields = stat[stat.rfind(")") + 2:].split()
+        return []
+    return stat[stat.rfind(")") + 2:].split()
+
+
+def process_start(pid: int) -> str | None:
+    """The kernel's start time of a process (tells a reused pid from the original)."""
+    fields = _stat_fields(pid)
     return fields[19] if len(fields) > 19 else None
 
 
 def _process_state(pid: int) -> str | None:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            stat = fh.read()
-    except OSError:
-        return None
-    return stat[stat.rfind(")") + 2:].split()[0]
+    fields = _stat_fields(pid)
+    return fields[0] if fields else None
 
 
 def me() -> dict[str, Any]:
