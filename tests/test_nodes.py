@@ -360,6 +360,15 @@ def test_write_json_csv_text(ctx: NodeContext, tmp_path: Path) -> None:
     assert json.loads((tmp_path / "r2.txt").read_text(encoding="utf-8")) == {"a": 1}
 
 
+def test_write_file_failures(ctx: NodeContext, tmp_path: Path) -> None:
+    (tmp_path / "adir").mkdir()
+    assert "cannot write" in fails("write_file", {"data": "x"}, {"path": "adir", "format": "text"}, ctx)
+    assert not list(tmp_path.glob("*.tmp"))
+    (tmp_path / "afile").write_text("", encoding="utf-8")
+    assert fails("write_file", {"data": "x"}, {"path": "afile/sub.txt", "format": "text"}, ctx)
+    assert "JSON" in fails("write_file", {"data": {1, 2}}, {"path": "s.json", "format": "json"}, ctx)
+
+
 def test_write_csv_needs_a_table(ctx: NodeContext) -> None:
     assert "table" in fails("write_file", {"data": [1, 2]}, {"path": "x.csv", "format": "csv"}, ctx)
 

@@ -56,6 +56,8 @@ def _read_file(inputs: dict[str, Any], params: dict[str, Any], ctx: NodeContext)
         raise fail(f"{path} is not a UTF-8 text file") from None
     except OSError as exc:
         raise fail(f"cannot read {path}: {exc.strerror}") from None
+    except ValueError as exc:  # e.g. a NUL character in the path
+        raise fail(f"cannot read {path!r}: {exc}") from None
     fmt = _format(params, path)
     if fmt == "json":
         try:
@@ -94,13 +96,18 @@ def _write_file(inputs: dict[str, Any], params: dict[str, Any], ctx: NodeContext
         text = buffer.getvalue()
     else:
         text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+    tmp = path.with_name(path.name + ".tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
-    except OSError as exc:
-        raise fail(f"cannot write {path}: {exc.strerror}") from None
+    except (OSError, ValueError) as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except (OSError, ValueError):
+            pass
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise fail(f"cannot write {path}: {reason}") from None
     return {"path": str(path)}
 
 
@@ -139,7 +146,9 @@ def _sort_rows(inputs: dict[str, Any], params: dict[str, Any], ctx: NodeContext)
     try:
         ordered = sorted(table, key=lambda row: row[column], reverse=bool(params.get("descending")))
     except TypeError:
-        raise fail(f"column '{column}' mixes numbers and text, so it cannot be sorted") from None
+        raise fail(
+            f"column '{column}' mixes kinds of values (such as numbers and text), so it cannot be sorted"
+        ) from None
     return {"table": ordered}
 
 
