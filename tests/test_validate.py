@@ -263,14 +263,23 @@ def test_any_output_connects_to_typed_inputs() -> None:
 
 
 def test_cycle() -> None:
+    # m -> e already exists; e -> m closes the loop (constant has no inputs to loop into)
     def change(d: dict[str, Any]) -> None:
-        d["edges"].append({"source": "e", "source_port": "result", "target": "c", "target_port": "x"})
+        d["edges"].append({"source": "e", "source_port": "result", "target": "m", "target_port": "b"})
 
-    # constant has no inputs: make the loop through math.b instead
-    data = base()
-    data["edges"].append({"source": "e", "source_port": "result", "target": "m", "target_port": "b"})
-    found = validate_data(data, SPECS)
-    assert len(found) == 1 and "cycle" in found[0] and "m" in found[0] and "e" in found[0]
+    line = only_problem(change, "cycle")
+    assert "m -> e -> m" in line or "e -> m -> e" in line
+
+
+def test_longer_cycle_names_every_node() -> None:
+    def change(d: dict[str, Any]) -> None:
+        d["nodes"].append({"id": "x", "type": "expression", "params": {"expr": "a"}})
+        d["edges"].append({"source": "l", "source_port": "value", "target": "x", "target_port": "a"})
+        d["edges"].append({"source": "x", "source_port": "result", "target": "m", "target_port": "b"})
+
+    line = only_problem(change, "cycle")
+    for node_id in ("m", "e", "l", "x"):
+        assert f"{node_id} ->" in line
 
 
 def test_self_loop_is_a_cycle() -> None:
