@@ -14,6 +14,8 @@ class PortSpec:
     type: str = "any"
     required: bool = True
     description: str = ""
+    #: What the inspector offers for an unconnected input (kept in ``params`` once set).
+    default: Any = None
 
 
 @dataclass(frozen=True)

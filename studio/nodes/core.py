@@ -258,7 +258,7 @@ CORE_NODES = [
     NodeType(
         NodeSpec(
             "math", "Math", "Values", "Adds, subtracts, multiplies or divides two numbers.",
-            inputs=(PortSpec("a", "number"), PortSpec("b", "number")),
+            inputs=(PortSpec("a", "number", default=0), PortSpec("b", "number", default=0)),
             outputs=(PortSpec("result", "number"),),
             params=(ParamSpec("op", "text", required=True, default="add", choices=NUMBER_OPS),),
         ),
