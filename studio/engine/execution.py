@@ -110,6 +110,8 @@ class Execution:
         self._request: str | None = None  # "pause" | "stop" | "interrupt"
         self._pause_reason: str | None = None
         self._paused_before: set[str] = set()
+        self._held: set[str] = set()  # nodes that must not start in this session
+        self._hold_reasons: list[str] = []
         self.workflow = Workflow()
         self.breakpoints = Breakpoints()
         self.until: str | None = None
@@ -154,7 +156,6 @@ class Execution:
                 set(before) | (set(workflow.breakpoints()) if breakpoints else set()), set(after)
             )
             run_id = short_id("r")
-            ex.run_id = run_id
             owner.mark_active(run_id, True)
             base = StateIndex(inputs=run_inputs).to_base()
             cp, events = store.create_run(
@@ -170,6 +171,7 @@ class Execution:
                     "breakpoints": ex.breakpoints.to_json(), "until": until,
                 })],
             )
+            ex.run_id = run_id  # only now can other threads look the run up
             ex._emit(events, cp)
             return Snapshot(run_id, cp["id"], 0, StateIndex(inputs=run_inputs), {})
 
@@ -232,7 +234,6 @@ class Execution:
             ex.breakpoints = Breakpoints(carried.before | builtins.set(before), carried.after | builtins.set(after))
             if fork:
                 new_id = short_id("r")
-                ex.run_id = new_id
                 owner.mark_active(new_id, True)
                 cp, events = store.create_run(
                     run_id=new_id,
@@ -247,6 +248,7 @@ class Execution:
                     parent_run=run_id,
                     parent_checkpoint=snapshot.checkpoint_id,
                 )
+                ex.run_id = new_id
                 ex._emit(events, cp)
                 snapshot = Snapshot(new_id, cp["id"], 0, snapshot.index, snapshot.outputs)
             else:
@@ -324,7 +326,7 @@ class Execution:
         self._index = snapshot.index
         self._outputs = snapshot.outputs
         self._since_base = 0
-        graph = wf.graph()
+        graph = self._graph = wf.graph()
         order = {n: i for i, n in enumerate(nx.lexicographical_topological_sort(graph))}
         self._in_edges: dict[str, list[Edge]] = {n: [] for n in wf.nodes}
         for e in wf.edges:
@@ -405,7 +407,7 @@ class Execution:
         busy = set(running.values())
         progressed = False
         ready = sorted(
-            (n for n in self._candidates if n not in busy and n not in failed_now),
+            (n for n in self._candidates if n not in busy and n not in failed_now and n not in self._held),
             key=(lambda n: n) if self.step else order.__getitem__,
         )
         to_start: list[str] = []
@@ -419,12 +421,14 @@ class Execution:
                     stepped.append(node)
                     self._want_pause("step")
                 elif node in self.breakpoints.after or node == self.until:
-                    self._want_pause(f"after '{node}'")
+                    self._hold_after(node)
                 continue
             if node in self.breakpoints.before and node not in self._skip_once and not self.step:
+                # Hold this node; branches that do not depend on it still run (deterministic).
+                self._held.add(node)
                 self._paused_before.add(node)
-                self._want_pause(f"breakpoint before '{node}'")
-                break
+                self._hold_reasons.append(f"breakpoint before '{node}'")
+                continue
             to_start.append(node)
             if self.step:
                 stepped.append(node)
@@ -511,7 +515,12 @@ class Execution:
         )
         self._write_checkpoint(None, cp, [*logs, NewEvent("node_completed", node, detail)])
         if node in self.breakpoints.after or node == self.until:
-            self._want_pause(f"after '{node}'")
+            self._hold_after(node)
+
+    def _hold_after(self, node: str) -> None:
+        """Break after ``node``: nothing downstream of it starts in this session."""
+        self._held |= nx.descendants(self._graph, node)
+        self._hold_reasons.append(f"after '{node}'")
 
     def _commit_skip(self, node: str) -> None:
         cp = NewCheckpoint("node_skipped", node, {"node": node, "status": SKIPPED})
@@ -571,7 +580,8 @@ class Execution:
         else:
             status, event = "paused", "paused"
             paused_before = sorted(self._paused_before)
-            detail = {"reason": reason or "pause requested", "before": paused_before}
+            why = [reason] if reason else self._hold_reasons
+            detail = {"reason": "; ".join(why) or "pause requested", "before": paused_before}
         detail["elapsed"] = round(time.perf_counter() - self._started_at, 6)
         events = self.store.update_run(
             self.run_id or "", [NewEvent(event, None, detail)], status=status,
