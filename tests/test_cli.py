@@ -146,7 +146,7 @@ def test_completed_run(capsys: pytest.CaptureFixture[str], tmp_path: Path, db: P
 
 def test_exit_codes_and_json_anywhere(capsys: pytest.CaptureFixture[str], tmp_path: Path, db: Path) -> None:
     flow = write_flow(tmp_path, "greet", [node("who", "input", name="who"),
-                                          node("say", "text", template="Hi {who} x{n}")],
+                                          node("say", "text", template="Hi {who} x{n}", values={})],
                       [], inputs={"n": 1})
     code, out, _ = cli(capsys, "--json", "run", str(flow), "--input", "who=Ada", "--input", "n=[1,2]",
                        "--db", str(db))

@@ -297,6 +297,12 @@ def test_read_csv_keeps_text_and_empty_cells(ctx: NodeContext, tmp_path: Path) -
     ]}
 
 
+def test_read_csv_keeps_leading_zero_codes_as_text(ctx: NodeContext, tmp_path: Path) -> None:
+    (tmp_path / "codes.csv").write_text("zip,n,x\n01234,0,0.25\n007,10,-0.5\n", encoding="utf-8")
+    out = run("read_file", {}, {"path": "codes.csv"}, ctx)
+    assert out == {"data": [{"zip": "01234", "n": 0, "x": 0.25}, {"zip": "007", "n": 10, "x": -0.5}]}
+
+
 def test_read_csv_with_bom(ctx: NodeContext, tmp_path: Path) -> None:
     (tmp_path / "bom.csv").write_bytes("\ufeffname,n\nA,1\n".encode())
     assert run("read_file", {}, {"path": "bom.csv", "format": "csv"}, ctx) == {"data": [{"name": "A", "n": 1}]}

@@ -29,7 +29,7 @@ def base() -> dict[str, Any]:
         "nodes": [
             {"id": "c", "type": "constant", "params": {"value": 2}, "position": [0, 0]},
             {"id": "m", "type": "math", "params": {"op": "add", "b": 3}},
-            {"id": "t", "type": "text", "params": {"template": "Total {x}"}},
+            {"id": "t", "type": "text", "params": {"template": "Total {x}", "values": {"x": 1}}},
             {"id": "e", "type": "expression", "params": {"expr": "a * 2 + threshold"}},
             {"id": "l", "type": "log", "label": "Show", "params": {"message": "got"},
              "breakpoint": False},
@@ -297,7 +297,11 @@ def test_missing_required_param() -> None:
 
 
 def test_missing_params_object_means_no_params() -> None:
-    only_problem(lambda d: node(d, "t").pop("params"), "'t'", "template")
+    found = problems_of(lambda d: node(d, "t").pop("params"))
+    assert found == [
+        "node 't': input 'values' is not connected and not set in params",
+        "node 't': missing required param 'template'",
+    ]
 
 
 def test_missing_required_unconnected_input() -> None:

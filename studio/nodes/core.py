@@ -287,7 +287,7 @@ CORE_NODES = [
     NodeType(
         NodeSpec(
             "text", "Text", "Values", "Fills a template like 'Hello {name}' with values.",
-            inputs=(PortSpec("values", "object", required=False),),
+            inputs=(PortSpec("values", "object", default={}),),
             outputs=(PortSpec("text", "text"),),
             params=(ParamSpec("template", "text", required=True, default="Hello {name}"),),
         ),
@@ -305,7 +305,7 @@ CORE_NODES = [
     NodeType(
         NodeSpec(
             "branch", "Branch", "Logic", "Sends the value out on the true or the false side only.",
-            inputs=(PortSpec("condition", "bool"), PortSpec("value", "any", required=False)),
+            inputs=(PortSpec("condition", "bool"), PortSpec("value", "any")),
             outputs=(PortSpec("true", "any"), PortSpec("false", "any")),
         ),
         _branch,
@@ -321,7 +321,7 @@ CORE_NODES = [
     NodeType(
         NodeSpec(
             "check", "Check", "Logic", "Stops the run with a message when the condition is false.",
-            inputs=(PortSpec("value", "any", required=False), PortSpec("condition", "bool")),
+            inputs=(PortSpec("value", "any"), PortSpec("condition", "bool")),
             outputs=(PortSpec("value", "any"),),
             params=(ParamSpec("message", "text", default="check failed"),),
         ),

@@ -25,6 +25,8 @@ _FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
 def parse_cell(text: str) -> Any:
     """A CSV cell: numbers become numbers, everything else stays text."""
     stripped = text.strip()
+    if re.match(r"^[+-]?0\d", stripped):
+        return text  # codes such as 007 or 01234 keep their leading zeros
     if _INT.match(stripped) and len(stripped) < 300:
         return int(stripped)
     if _FLOAT.match(stripped):
