@@ -45,6 +45,11 @@ class NumberBox(QDoubleSpinBox):
     def textFromValue(self, value: float) -> str:  # noqa: N802 - Qt's name
         return format_number(round(value, 9))
 
+    def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt's name
+        if self.value() == self.minimum() and self.specialValueText():
+            self.setValue(0.0)  # arrows on an unset number start from 0, not from the minimum
+        super().stepBy(steps)
+
     def number(self) -> int | float:
         value = self.value()
         return int(value) if float(value).is_integer() else value
@@ -91,6 +96,8 @@ class Inspector(QWidget):
         self.node_id: str | None = None
         self._applying = False
         self._problems: QLabel | None = None
+        self._clear_buttons: dict[str, QToolButton] = {}
+        self._required: set[str] = set()
         self._rebuild_timer = QTimer(self)
         self._rebuild_timer.setSingleShot(True)
         self._rebuild_timer.setInterval(0)
@@ -136,6 +143,7 @@ class Inspector(QWidget):
     def _rebuild(self) -> None:
         focused = self.focusWidget()
         focus_name = focused.objectName() if focused is not None and self.isAncestorOf(focused) else ""
+        self._clear_buttons = {}
         page = QWidget()
         page.setObjectName("inspectorPage")
         outer = QVBoxLayout(page)
@@ -200,6 +208,7 @@ class Inspector(QWidget):
         assert self.document is not None and self.node_id is not None
         connected = {e.target_port for e in self.document.workflow.edges_into(self.node_id)}
         ports = {p.name for p in spec.inputs}
+        self._required = {p.name for p in spec.params if p.required}
         for param in spec.params:
             if param.name in ports:
                 continue
@@ -228,14 +237,15 @@ class Inspector(QWidget):
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(4)
         box.addWidget(editor, 1)
-        if clearable:
-            clear = QToolButton()
-            clear.setObjectName(f"clear:{name}")
-            clear.setText("×")
-            clear.setToolTip(f"Remove '{name}' (use the default)")
-            clear.setAutoRaise(True)
-            clear.clicked.connect(lambda: self._set(name, UNSET, merge=False))
-            box.addWidget(clear)
+        clear = QToolButton()
+        clear.setObjectName(f"clear:{name}")
+        clear.setText("×")
+        clear.setToolTip(f"Remove '{name}' from the node (use the default)")
+        clear.setAutoRaise(True)
+        clear.clicked.connect(lambda: self._set(name, UNSET, merge=False))
+        clear.setVisible(clearable)
+        self._clear_buttons[name] = clear
+        box.addWidget(clear)
         label = QLabel(name)
         label.setToolTip(tip)
         form.addRow(label, row)
@@ -263,8 +273,12 @@ class Inspector(QWidget):
             spin = NumberBox()
             if matches(value, "number"):
                 spin.setValue(float(value))
-            elif matches(default, "number"):
-                spin.setValue(float(default))
+            else:
+                # Unset: the minimum shows as text, so an unset number does not look like 0.
+                spin.setSpecialValueText(
+                    f"default: {format_number(default)}" if matches(default, "number") else "not set"
+                )
+                spin.setValue(spin.minimum())
             spin.valueChanged.connect(lambda _v: set_value(spin.number(), True))
             editor = spin
         elif kind in ("object", "list", "table"):
@@ -360,6 +374,8 @@ class Inspector(QWidget):
             self._applying = False
         if value is UNSET:
             self._schedule_rebuild()
+        elif name in self._clear_buttons and name not in self._required:
+            self._clear_buttons[name].setVisible(True)
 
     def _label_edited(self, text: str) -> None:
         doc = self.document

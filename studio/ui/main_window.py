@@ -222,13 +222,13 @@ class MainWindow(QMainWindow):
         self.action_redo.setEnabled(document.undo_stack.canRedo())
         self._update_title()
         self._show_problem_count()
-        QTimer.singleShot(0, self.canvas.fit_all)
+        QTimer.singleShot(0, self.canvas.fit_readable)
 
     def open_workflow(self, path: str | Path) -> None:
         """Load a workflow file into the window (raises ``StudioError`` when it cannot be read)."""
         document = Document.load(path)
         self.set_document(document)
-        self.canvas.fit_all()
+        self.canvas.fit_readable()
         self._remember(Path(path).resolve())
         self.show_message(f"Opened {Path(path).name}")
 

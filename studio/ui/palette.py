@@ -16,7 +16,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QFont, QKeyEvent, QPainter, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QFont, QKeyEvent, QPainter, QPalette, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -144,6 +144,12 @@ def _node_list(model: QAbstractItemModel) -> QListView:
     view.setUniformItemSizes(False)
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+    # Keep the current row visibly highlighted while the search field has the focus.
+    palette = view.palette()
+    for role in (QPalette.ColorRole.Highlight, QPalette.ColorRole.HighlightedText):
+        palette.setColor(QPalette.ColorGroup.Inactive, role,
+                         palette.color(QPalette.ColorGroup.Active, role))
+    view.setPalette(palette)
     return view
 
 
@@ -213,7 +219,7 @@ class QuickAdd(QFrame):
         layout.setSpacing(4)
         layout.addWidget(self.search)
         layout.addWidget(self.view)
-        self.resize(280, 340)
+        self.resize(280, 300)
 
     def popup(self, global_pos: QPoint) -> None:
         self.search.clear()

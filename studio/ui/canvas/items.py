@@ -11,6 +11,7 @@ from PySide6.QtGui import (
     QColor,
     QFont,
     QFontMetricsF,
+    QGuiApplication,
     QPainter,
     QPainterPath,
     QPainterPathStroker,
@@ -48,6 +49,11 @@ STATUS_LABELS = {
     "paused": "paused here",
     "stale": "will re-run",
 }
+
+
+def base_font() -> QFont:
+    """The canvas text font (the application font, independent of what was painted before)."""
+    return QFont(QGuiApplication.font())
 
 
 def short_value(value: Any, limit: int = 28) -> str:
@@ -269,7 +275,7 @@ class NodeItem(QGraphicsItem):
         icon = theme.category_icon(self.spec.category if self.spec else "")
         icon.paint(painter, QRectF(GUTTER, (HEADER - 18) / 2, 18, 18).toRect())
 
-        title_font = QFont(painter.font())
+        title_font = base_font()
         title_font.setBold(True)
         painter.setFont(title_font)
         painter.setPen(c.text if self.status != "skipped" else c.text_dim)
@@ -307,14 +313,14 @@ class NodeItem(QGraphicsItem):
         triangle.closeSubpath()
         painter.fillPath(triangle, c.warning)
         painter.setPen(QColor("#ffffff"))
-        font = QFont(painter.font())
+        font = base_font()
         font.setBold(True)
         font.setPointSizeF(max(6.0, font.pointSizeF() - 1))
         painter.setFont(font)
         painter.drawText(QRectF(x, y + 4, 18, 13), Qt.AlignmentFlag.AlignCenter, "!")
 
     def _paint_status_pill(self, painter: QPainter, colour: QColor) -> None:
-        font = QFont(painter.font())
+        font = base_font()
         font.setBold(False)
         font.setPointSizeF(max(6.0, font.pointSizeF() - 1.5))
         painter.setFont(font)
@@ -329,13 +335,13 @@ class NodeItem(QGraphicsItem):
 
     def _paint_ports(self, painter: QPainter, c: theme.CanvasColours) -> None:
         if self.spec is None:
-            font = QFont(painter.font())
+            font = base_font()
             painter.setFont(font)
             painter.setPen(c.warning)
             painter.drawText(QRectF(10, HEADER + PAD, NODE_WIDTH - 20, SUMMARY_LINE),
                              Qt.AlignmentFlag.AlignVCenter, self._summary[0])
             return
-        font = QFont(painter.font())
+        font = base_font()
         font.setBold(False)
         painter.setFont(font)
         metrics = QFontMetricsF(font)

@@ -20,6 +20,7 @@ from studio.ui.palette import NODE_TYPE_MIME
 
 MIN_ZOOM = 0.15
 MAX_ZOOM = 3.0
+READABLE_ZOOM = 0.6
 
 
 class CanvasView(QGraphicsView):
@@ -78,6 +79,24 @@ class CanvasView(QGraphicsView):
     def fit_all(self) -> None:
         items = [i for i in self.scene().items() if isinstance(i, (NodeItem, NoteItem))]
         self._fit([i.sceneBoundingRect() for i in items])
+
+    def fit_readable(self) -> None:
+        """Show the whole workflow if it stays readable (zoom ≥ 60%), else its top-left part."""
+        rects = [i.sceneBoundingRect() for i in self.scene().items() if isinstance(i, (NodeItem, NoteItem))]
+        if not rects:
+            self.reset_zoom()
+            self.centerOn(0, 0)
+            return
+        box = rects[0]
+        for rect in rects[1:]:
+            box = box.united(rect)
+        box = box.adjusted(-40, -40, 40, 40)
+        self.fitInView(box, Qt.AspectRatioMode.KeepAspectRatio)
+        self.zoom_by(min(1.0, max(READABLE_ZOOM, self.zoom())) / self.zoom())
+        shown = self.mapToScene(self.viewport().rect()).boundingRect()
+        x = box.center().x() if box.width() <= shown.width() else box.left() + shown.width() / 2
+        y = box.center().y() if box.height() <= shown.height() else box.top() + shown.height() / 2
+        self.centerOn(x, y)
 
     def fit_selection(self) -> None:
         items = [i for i in self.scene().selectedItems() if isinstance(i, (NodeItem, NoteItem))]
