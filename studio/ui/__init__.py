@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from studio.ui import signals as _pyside_fix  # noqa: F401 - must run before any other Qt code
 from studio.ui.main_window import MainWindow
 
 __all__ = ["MainWindow"]

@@ -14,6 +14,7 @@ from studio.model.spec import NodeSpec
 from studio.model.validate import validate_data
 from studio.model.workflow import Workflow
 from studio.nodes import specs as node_specs
+from studio.ui.signals import emit
 
 _NODE_PROBLEM = re.compile(r"^node '([^']+)': (.*)$")
 _EDGE_PROBLEM = re.compile(r"^edge [^ ]+ -> ([^.]+)\.[^:]+: (.*)$")
@@ -89,10 +90,10 @@ class Document(QObject):
                 by_node.setdefault(match.group(1), []).append(line)
         self.problems = problems
         self.node_problems = by_node
-        self.problems_changed.emit()
+        emit(self.problems_changed)
 
     def _on_model_event(self, event: str, payload: Any) -> None:
-        self.model_event.emit(event, payload)
+        emit(self.model_event, event, payload)
         if event != "node_moved" and event != "note_changed":
             self._revalidate_timer.start()
 

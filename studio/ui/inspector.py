@@ -28,6 +28,7 @@ from studio.model.spec import NodeSpec
 from studio.model.types import format_number, matches
 from studio.ui.commands import SetLabelCommand, SetParamCommand
 from studio.ui.document import Document
+from studio.ui.signals import emit
 
 UNSET = ...
 
@@ -68,7 +69,7 @@ class JsonEdit(QPlainTextEdit):
 
     def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
         super().focusOutEvent(event)
-        self.committed.emit()
+        emit(self.committed)
 
 
 def parse_loose(text: str) -> Any:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -28,6 +29,7 @@ from studio.resources_path import example
 from studio.ui import theme
 from studio.ui.canvas.scene import WorkflowScene
 from studio.ui.canvas.view import CanvasView
+from studio.ui.debugger import Debugger
 from studio.ui.document import Document
 from studio.ui.inspector import Inspector
 from studio.ui.palette import Palette, QuickAdd
@@ -55,7 +57,6 @@ class MainWindow(QMainWindow):
         self.document = Document(Workflow(name="Untitled"), self)
         self.scene = WorkflowScene(self.document)
         self.canvas = CanvasView(self.scene, self)
-        self.setCentralWidget(self.canvas)
         self.palette_panel = Palette(self.document.specs)
         self.inspector = Inspector()
         self.quick_add = QuickAdd(self.document.specs, self)
@@ -68,6 +69,14 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self._build_actions()
         self._build_menus_and_toolbar()
+        self.debugger = Debugger(self)
+        central = QWidget()
+        box = QVBoxLayout(central)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
+        box.addWidget(self.debugger.interrupted_bar)
+        box.addWidget(self.canvas, 1)
+        self.setCentralWidget(central)
         self.statusBar().addPermanentWidget(self._problems_label)
         self.statusBar().addPermanentWidget(self._zoom_label)
 
@@ -222,6 +231,8 @@ class MainWindow(QMainWindow):
         self.action_redo.setEnabled(document.undo_stack.canRedo())
         self._update_title()
         self._show_problem_count()
+        if hasattr(self, "debugger"):
+            self.debugger.document_changed()
         QTimer.singleShot(0, self.canvas.fit_readable)
 
     def open_workflow(self, path: str | Path) -> None:
@@ -356,6 +367,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("windowState", self.saveState())
         self.settings.sync()
         self.quick_add.hide()
+        self.debugger.shutdown()
         event.accept()
 
     # -- edits -------------------------------------------------------------------------
@@ -432,6 +444,7 @@ class MainWindow(QMainWindow):
         """The canvas context menu for a node (or empty canvas) at ``scene_pos``."""
         menu = QMenu(self)
         if node_id is not None:
+            menu.addAction(self.debugger.action_run_to_here)
             menu.addAction(self.action_toggle_breakpoint)
             menu.addSeparator()
             menu.addActions([self.action_copy, self.action_duplicate, self.action_delete])

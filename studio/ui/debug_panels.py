@@ -1,0 +1,399 @@
+"""The debugger's panels: captured state, checkpoints, history, run log, runs, interrupted runs."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFontDatabase
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.model.types import is_table
+from studio.ui import theme
+from studio.ui.canvas.items import short_value
+from studio.ui.signals import emit
+
+PATH_ROLE = Qt.ItemDataRole.UserRole
+VALUE_ROLE = Qt.ItemDataRole.UserRole + 1
+MAX_CHILDREN = 200
+
+
+def clock(iso: str | None) -> str:
+    """``2026-11-27T05:24:35.828+00:00`` as local ``05:24:35``."""
+    if not iso:
+        return ""
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%H:%M:%S")
+    except ValueError:
+        return iso
+
+
+def human_bytes(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def _tree(name: str, headers: list[str]) -> QTreeWidget:
+    tree = QTreeWidget()
+    tree.setObjectName(name)
+    tree.setHeaderLabels(headers)
+    tree.setRootIsDecorated(False)
+    tree.setUniformRowHeights(True)
+    tree.setAlternatingRowColors(True)
+    tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    tree.header().setStretchLastSection(True)
+    return tree
+
+
+class StateView(QWidget):
+    """Run inputs and each node's outputs as a tree; a grid or full text for the chosen value.
+
+    The tree (``stateView``) has one top-level row per node with outputs, column 0 the node id.
+    """
+
+    edit_requested = Signal(str, object)  # state path ("outputs.N.P" / "inputs.K"), current value
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.caption = QLabel("No run yet: press Run (F5).")
+        self.caption.setObjectName("stateCaption")
+        self.caption.setWordWrap(True)
+        self.inputs = _tree("stateInputs", ["Run input", "Value"])
+        self.inputs.setMaximumHeight(90)
+        self.tree = _tree("stateView", ["Node", "Output", "Value"])
+        self.tree.setRootIsDecorated(True)
+        self.tree.setToolTip("Double-click a value to change it (the run continues with it).")
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.detail_text = QPlainTextEdit()
+        self.detail_text.setObjectName("stateDetailText")
+        self.detail_text.setReadOnly(True)
+        self.detail_text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.detail_table = QTableWidget()
+        self.detail_table.setObjectName("stateDetailTable")
+        self.detail_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.detail = QStackedWidget()
+        self.detail.addWidget(self.detail_text)
+        self.detail.addWidget(self.detail_table)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        left = QWidget()
+        left_box = QVBoxLayout(left)
+        left_box.setContentsMargins(0, 0, 0, 0)
+        left_box.setSpacing(4)
+        left_box.addWidget(self.inputs)
+        left_box.addWidget(self.tree, 1)
+        split.addWidget(left)
+        split.addWidget(self.detail)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)
+        layout.addWidget(self.caption)
+        layout.addWidget(split, 1)
+        self.tree.currentItemChanged.connect(self._show_detail)
+        self.inputs.currentItemChanged.connect(self._show_detail)
+        self.tree.itemDoubleClicked.connect(self._double_clicked)
+        self.inputs.itemDoubleClicked.connect(self._double_clicked)
+
+    def show_state(self, state: dict[str, Any] | None, caption: str, labels: dict[str, str]) -> None:
+        """Fill the views from a captured state (``None`` clears them)."""
+        expanded = {self.tree.topLevelItem(i).text(0) for i in range(self.tree.topLevelItemCount())
+                    if self.tree.topLevelItem(i).isExpanded()}
+        self.caption.setText(caption)
+        self.tree.clear()
+        self.inputs.clear()
+        if state is None:
+            return
+        for name, value in (state.get("inputs") or {}).items():
+            item = QTreeWidgetItem([name, short_value(value, 80)])
+            item.setData(0, PATH_ROLE, f"inputs.{name}")
+            item.setData(0, VALUE_ROLE, json.dumps(value))
+            self.inputs.addTopLevelItem(item)
+        errors = state.get("errors") or {}
+        for node_id, ports in (state.get("outputs") or {}).items():
+            top = QTreeWidgetItem([node_id, labels.get(node_id, ""), ""])
+            top.setToolTip(0, labels.get(node_id, node_id))
+            for port, value in ports.items():
+                child = QTreeWidgetItem([port, "", short_value(value, 80)])
+                child.setData(0, PATH_ROLE, f"outputs.{node_id}.{port}")
+                child.setData(0, VALUE_ROLE, json.dumps(value))
+                self._add_children(child, value, 0)
+                top.addChild(child)
+            self.tree.addTopLevelItem(top)
+            top.setExpanded(node_id in expanded or len(ports) <= 2)
+        for node_id, message in errors.items():
+            if node_id not in (state.get("outputs") or {}):
+                top = QTreeWidgetItem([node_id, "failed", message])
+                top.setForeground(2, QColor(theme.STATUS_COLOURS["failed"]))
+                top.setToolTip(2, message)
+                top.setData(0, VALUE_ROLE, json.dumps(message))
+                self.tree.addTopLevelItem(top)
+
+    def _add_children(self, parent: QTreeWidgetItem, value: Any, depth: int) -> None:
+        if depth > 3 or not isinstance(value, (dict, list)) or is_table(value) and value:
+            return
+        entries = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+        for key, sub in entries[:MAX_CHILDREN]:
+            child = QTreeWidgetItem([str(key), "", short_value(sub, 80)])
+            child.setData(0, VALUE_ROLE, json.dumps(sub))
+            parent.addChild(child)
+            self._add_children(child, sub, depth + 1)
+
+    def select_node(self, node_id: str) -> None:
+        found = self.tree.findItems(node_id, Qt.MatchFlag.MatchExactly, 0)
+        if found:
+            self.tree.setCurrentItem(found[0])
+            found[0].setExpanded(True)
+
+    def _show_detail(self, item: QTreeWidgetItem | None, _previous: QTreeWidgetItem | None = None) -> None:
+        raw = item.data(0, VALUE_ROLE) if item is not None else None
+        if raw is None and item is not None and item.childCount():
+            raw = item.child(0).data(0, VALUE_ROLE)
+        value = json.loads(raw) if raw is not None else None
+        if is_table(value) and value:
+            columns = list(value[0])
+            self.detail_table.clear()
+            self.detail_table.setColumnCount(len(columns))
+            self.detail_table.setRowCount(len(value))
+            self.detail_table.setHorizontalHeaderLabels(columns)
+            for r, row in enumerate(value):
+                for c, column in enumerate(columns):
+                    self.detail_table.setItem(r, c, QTableWidgetItem(short_value(row[column], 60)))
+            self.detail_table.resizeColumnsToContents()
+            self.detail.setCurrentWidget(self.detail_table)
+            return
+        text = "" if raw is None else (value if isinstance(value, str) else
+                                       json.dumps(value, indent=2, ensure_ascii=False))
+        self.detail_text.setPlainText(text)
+        self.detail.setCurrentWidget(self.detail_text)
+
+    def _double_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
+        path = item.data(0, PATH_ROLE)
+        if path:
+            emit(self.edit_requested, str(path), json.loads(item.data(0, VALUE_ROLE)))
+
+
+class CheckpointList(QWidget):
+    """The shown run's checkpoints (``checkpointList``) and "Resume from here"."""
+
+    chosen = Signal(object)  # checkpoint id, or None for "latest"
+    fork_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tree = _tree("checkpointList", ["#", "Node", "Event", "Time", "Size"])
+        for col in range(4):
+            self.tree.header().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.fork_button = QPushButton(theme.icon("run-to-here"), "Resume from here")
+        self.fork_button.setObjectName("forkButton")
+        self.fork_button.setToolTip("Start a new run from the chosen checkpoint (the original run stays as it was)")
+        self.fork_button.setEnabled(False)
+        self.fork_button.clicked.connect(self._fork)
+        self.latest_button = QPushButton("Show latest")
+        self.latest_button.setObjectName("latestButton")
+        self.latest_button.clicked.connect(self.show_latest)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.fork_button)
+        buttons.addWidget(self.latest_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)
+        layout.addWidget(self.tree, 1)
+        layout.addLayout(buttons)
+        self.tree.itemSelectionChanged.connect(self._selection)
+        self._filling = False
+
+    def fill(self, checkpoints: list[dict[str, Any]], labels: dict[str, str]) -> None:
+        current = self.current_id()
+        self._filling = True
+        self.tree.clear()
+        for cp in checkpoints:
+            node = cp.get("node")
+            item = QTreeWidgetItem([str(cp["seq"]), labels.get(node, node) if node else "—",
+                                    cp["event"].replace("_", " "), clock(cp.get("created_at")),
+                                    human_bytes(int(cp.get("size_bytes") or 0))])
+            item.setData(0, PATH_ROLE, cp["id"])
+            item.setToolTip(0, cp["id"])
+            self.tree.addTopLevelItem(item)
+            if cp["id"] == current:
+                item.setSelected(True)
+        self._filling = False
+        self.tree.scrollToBottom()
+
+    def current_id(self) -> str | None:
+        items = self.tree.selectedItems()
+        return str(items[0].data(0, PATH_ROLE)) if items else None
+
+    def is_latest(self, checkpoint_id: str | None) -> bool:
+        count = self.tree.topLevelItemCount()
+        return checkpoint_id is None or (
+            count > 0 and self.tree.topLevelItem(count - 1).data(0, PATH_ROLE) == checkpoint_id
+        )
+
+    def select(self, checkpoint_id: str) -> None:
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item.data(0, PATH_ROLE) == checkpoint_id:
+                self.tree.setCurrentItem(item)
+                return
+
+    def show_latest(self) -> None:
+        self.tree.clearSelection()
+
+    def _selection(self) -> None:
+        if self._filling:
+            return
+        chosen = self.current_id()
+        self.fork_button.setEnabled(chosen is not None)
+        emit(self.chosen, None if self.is_latest(chosen) else chosen)
+
+    def _fork(self) -> None:
+        chosen = self.current_id()
+        if chosen is not None:
+            emit(self.fork_requested, chosen)
+
+
+class HistoryView(QTreeWidget):
+    """The shown run's history (``historyView``): one row per event."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("historyView")
+        self.setHeaderLabels(["#", "Time", "Event", "Node", "Duration", "Detail"])
+        self.setRootIsDecorated(False)
+        self.setUniformRowHeights(True)
+        self.setAlternatingRowColors(True)
+        for col in range(5):
+            self.header().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+
+    def fill(self, events: list[dict[str, Any]]) -> None:
+        self.clear()
+        for ev in events:
+            self.add(ev)
+
+    def add(self, ev: dict[str, Any]) -> None:
+        detail = dict(ev.get("detail") or {})
+        duration = detail.pop("duration", None)
+        text = "" if duration is None else f"{float(duration) * 1000:.0f} ms"
+        summary = detail.get("error") or detail.get("reason") or detail.get("line") or ""
+        if not summary and detail:
+            summary = short_value(detail, 90)
+        item = QTreeWidgetItem([str(ev["seq"]), clock(ev.get("time")), ev["event"].replace("_", " "),
+                                ev.get("node") or "", text, str(summary)])
+        if ev["event"] in ("node_failed", "run_failed"):
+            item.setForeground(2, QColor(theme.STATUS_COLOURS["failed"]))
+        elif ev["event"] in ("node_completed", "run_completed"):
+            item.setForeground(2, QColor(theme.STATUS_COLOURS["done"]))
+        elif ev["event"] == "paused":
+            item.setForeground(2, QColor(theme.STATUS_COLOURS["paused"]))
+        item.setToolTip(5, json.dumps(ev.get("detail") or {}, indent=1)[:2000])
+        self.addTopLevelItem(item)
+        self.scrollToBottom()
+
+
+class RunLog(QPlainTextEdit):
+    """The run log (``runLog``): ``log`` node lines, errors, and what the run did."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("runLog")
+        self.setReadOnly(True)
+        self.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.setMaximumBlockCount(5000)
+        self.setPlaceholderText("Lines from 'log' nodes and errors appear here.")
+
+    def line(self, text: str) -> None:
+        self.appendPlainText(text)
+
+
+class RunsList(QTreeWidget):
+    """This workflow's runs, newest first; activating one shows it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("runsList")
+        self.setHeaderLabels(["Run", "Status", "Started", "Forked from"])
+        self.setRootIsDecorated(False)
+        self.setAlternatingRowColors(True)
+        for col in range(3):
+            self.header().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+
+    def fill(self, runs: list[dict[str, Any]], shown: str | None) -> None:
+        self.clear()
+        for run in reversed(runs):
+            item = QTreeWidgetItem([run["id"], run["status"], clock(run.get("created_at")),
+                                    run.get("parent_run") or ""])
+            item.setData(0, PATH_ROLE, run["id"])
+            colour = {"completed": "done", "failed": "failed", "paused": "paused",
+                      "running": "running"}.get(run["status"])
+            if colour:
+                item.setForeground(1, QColor(theme.STATUS_COLOURS[colour]))
+            self.addTopLevelItem(item)
+            if run["id"] == shown:
+                item.setSelected(True)
+
+
+class InterruptedBar(QFrame):
+    """A non-modal bar offering what to do with runs whose process died."""
+
+    resume_requested = Signal(str)
+    inspect_requested = Signal(str)
+    discard_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("interruptedBar")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setStyleSheet("#interruptedBar { background: #fef3c7; border: 1px solid #f59e0b; }"
+                           "#interruptedBar QLabel { color: #78350f; }")
+        self.run_id: str | None = None
+        self.label = QLabel()
+        self.label.setObjectName("interruptedText")
+        self.label.setWordWrap(True)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.addWidget(self.label, 1)
+        for name, text, signal in (("interruptedResume", "Resume", self.resume_requested),
+                                   ("interruptedInspect", "Inspect", self.inspect_requested),
+                                   ("interruptedDiscard", "Discard", self.discard_requested)):
+            button = QPushButton(text)
+            button.setObjectName(name)
+            button.clicked.connect(lambda _=False, s=signal: self.run_id and emit(s, self.run_id))
+            layout.addWidget(button)
+        self.hide()
+
+    def offer(self, runs: list[dict[str, Any]]) -> None:
+        """Show the newest interrupted run (and how many there are), or hide."""
+        if not runs:
+            self.run_id = None
+            self.hide()
+            return
+        run = runs[-1]
+        self.run_id = run["id"]
+        more = f" ({len(runs) - 1} more)" if len(runs) > 1 else ""
+        name = run.get("workflow") or "a workflow"
+        self.label.setText(f"The run {run['id']} of {name} was interrupted (its process ended){more}. "
+                           "Resume it, inspect it, or discard this notice.")
+        self.show()

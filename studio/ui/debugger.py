@@ -1,0 +1,473 @@
+"""The debugger: run, pause, step, continue, inspect and edit state, time travel, fork, cleanup."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import shiboken6
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QInputDialog, QToolBar
+
+from studio import api
+from studio.engine import run_workflow_copy
+from studio.engine.state import stale_nodes
+from studio.errors import StudioError
+from studio.model.workflow import Workflow
+from studio.ui import theme
+from studio.ui.bridge import RunBridge
+from studio.ui.canvas.items import short_value
+from studio.ui.cleanup_dialog import CleanupDialog
+from studio.ui.debug_panels import (
+    CheckpointList,
+    HistoryView,
+    InterruptedBar,
+    RunLog,
+    RunsList,
+    StateView,
+)
+
+if TYPE_CHECKING:
+    from studio.ui.main_window import MainWindow
+
+log = logging.getLogger("studio.ui")
+RESUMABLE = ("paused", "failed")
+
+
+class Debugger(QObject):
+    """Owns the run actions and panels of a main window and the run shown in them."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.bridge = RunBridge(self)
+        self.run_id: str | None = None
+        self.status: str | None = None
+        self.state: dict[str, Any] | None = None
+        self.checkpoint: str | None = None  # the checkpoint shown (None: the latest)
+        self.running: set[str] = set()
+        self.paused_before: list[str] = []
+        self.stale: list[str] = []
+        self._adopt_next_run = False
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(60)
+        self._refresh_timer.timeout.connect(self.refresh)
+        self._stale_timer = QTimer(self)
+        self._stale_timer.setSingleShot(True)
+        self._stale_timer.setInterval(150)
+        self._stale_timer.timeout.connect(self._update_stale)
+        self._build_panels()
+        self._build_actions()
+        self.bridge.event.connect(self._on_event)
+        self.bridge.finished.connect(self._on_finished)
+        self.bridge.failed.connect(self._on_failed)
+        window.scene.selectionChanged.connect(self._canvas_selection)
+        self.update_actions()
+
+    # -- construction ------------------------------------------------------------------
+
+    def _dock(self, title: str, name: str, widget: Any) -> QDockWidget:
+        dock = QDockWidget(title, self.window)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        self.window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        self.window.view_menu.addAction(dock.toggleViewAction())
+        return dock
+
+    def _build_panels(self) -> None:
+        self.state_view = StateView()
+        self.checkpoint_list = CheckpointList()
+        self.history_view = HistoryView()
+        self.run_log = RunLog()
+        self.runs_list = RunsList()
+        self.interrupted_bar = InterruptedBar()
+        self.checkpoints_dock = self._dock("Checkpoints", "checkpointsDock", self.checkpoint_list)
+        self.state_dock = self._dock("Captured state", "stateDock", self.state_view)
+        self.history_dock = self._dock("History", "historyDock", self.history_view)
+        self.log_dock = self._dock("Run log", "runLogDock", self.run_log)
+        self.runs_dock = self._dock("Runs", "runsDock", self.runs_list)
+        w = self.window
+        w.splitDockWidget(self.checkpoints_dock, self.state_dock, Qt.Orientation.Horizontal)
+        w.splitDockWidget(self.state_dock, self.history_dock, Qt.Orientation.Horizontal)
+        w.tabifyDockWidget(self.history_dock, self.log_dock)
+        w.tabifyDockWidget(self.log_dock, self.runs_dock)
+        self.history_dock.raise_()
+        w.resizeDocks([self.checkpoints_dock, self.state_dock, self.history_dock], [330, 520, 420],
+                      Qt.Orientation.Horizontal)
+        w.resizeDocks([self.state_dock], [260], Qt.Orientation.Vertical)
+        self.checkpoint_list.chosen.connect(self.show_checkpoint)
+        self.checkpoint_list.fork_requested.connect(self.fork)
+        self.state_view.edit_requested.connect(self._ask_value)
+        self.runs_list.itemActivated.connect(lambda item, _c: self.show_run(item.text(0)))
+        self.interrupted_bar.resume_requested.connect(self._resume_interrupted)
+        self.interrupted_bar.inspect_requested.connect(self._inspect_interrupted)
+        self.interrupted_bar.discard_requested.connect(self._discard_interrupted)
+
+    def _action(self, name: str, text: str, slot: Any, shortcut: str | None, icon: str | None,
+                tip: str) -> QAction:
+        action = QAction(text, self.window)
+        action.setObjectName(name)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        if icon:
+            action.setIcon(theme.icon(icon))
+        action.setToolTip(f"{tip} ({shortcut})" if shortcut else tip)
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.window.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        a = self._action
+        self.action_run = a("actionRun", "&Run", self.run, "F5", "run", "Run the workflow")
+        self.action_run_inputs = a("actionRunWithInputs", "Run with &Inputs…", self.run_with_inputs,
+                                   None, None, "Run with other values for the workflow's inputs")
+        self.action_continue = a("actionContinue", "&Continue", self.resume, None, "continue",
+                                 "Continue the paused or failed run")
+        self.action_step = a("actionStep", "&Step", self.step, "F10", "step", "Run exactly one more node")
+        self.action_pause = a("actionPause", "&Pause", self.bridge.pause, None, "pause",
+                              "Pause at the next node boundary")
+        self.action_stop = a("actionStop", "S&top", self.bridge.stop, "Shift+F5", "stop",
+                             "Stop the run (it can be resumed later)")
+        self.action_run_to_here = a("actionRunToHere", "Run to &Here", self.run_to_here, None,
+                                    "run-to-here", "Run until the selected node has completed")
+        self.action_cleanup = a("actionCleanup", "Clean &Up Checkpoints…", self.open_cleanup, None,
+                                "cleanup", "Delete old checkpoints to free space")
+        menu = self.window.menuBar().addMenu("&Run")
+        menu.addActions([self.action_run, self.action_run_inputs, self.action_continue, self.action_step,
+                         self.action_pause, self.action_stop, self.action_run_to_here])
+        menu.addSeparator()
+        menu.addActions([self.window.action_toggle_breakpoint, self.action_cleanup])
+        bar = QToolBar("Run", self.window)
+        bar.setObjectName("runToolbar")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        bar.addActions([self.action_run, self.action_continue, self.action_step, self.action_pause,
+                        self.action_stop, self.window.action_toggle_breakpoint])
+        self.window.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+
+    # -- what is shown -------------------------------------------------------------------
+
+    def labels(self) -> dict[str, str]:
+        return {n.id: n.title for n in self.window.document.workflow.nodes.values()}
+
+    def document_changed(self) -> None:
+        """A new document is shown: forget the run, list the document's runs."""
+        if not self.bridge.busy:
+            self.run_id = None
+            self.state = None
+            self.status = None
+        self.window.document.model_event.connect(lambda *_: self._stale_timer.start())
+        self.refresh()
+
+    def show_run(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.checkpoint = None
+        self.running.clear()
+        self.checkpoint_list.tree.clearSelection()
+        self.refresh()
+
+    def show_checkpoint(self, checkpoint_id: str | None) -> None:
+        """Time travel: show the state (and canvas colours) as of ``checkpoint_id``."""
+        self.checkpoint = checkpoint_id
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reload the shown run from the store into every panel and the canvas."""
+        db = self.window.db
+        labels = self.labels()
+        path = self.window.document.path
+        try:
+            all_runs = api.runs(db=db)
+        except StudioError as exc:
+            self.run_log.line(f"error: {exc}")
+            all_runs = []
+        mine = [r for r in all_runs if path is not None and r["workflow"] == str(path)]
+        self.runs_list.fill(mine, self.run_id)
+        self.offer_interrupted(all_runs)
+        if self.run_id is None:
+            self.state = None
+            self.state_view.show_state(None, "No run yet: press Run (F5).", labels)
+            self.checkpoint_list.fill([], labels)
+            self.history_view.fill([])
+            self._colour()
+            self.update_actions()
+            return
+        try:
+            latest = api.state(self.run_id, db=db)
+            shown = latest if self.checkpoint is None else api.state(
+                self.run_id, db=db, checkpoint=self.checkpoint)
+            checkpoints = api.checkpoints(self.run_id, db=db)
+            history = api.history(self.run_id, db=db)
+        except StudioError as exc:
+            self.run_log.line(f"error: {exc}")
+            return
+        if not self.bridge.busy:
+            self.status = latest["status"]
+        self.state = shown
+        self.paused_before = next((list(e["detail"].get("before") or []) for e in reversed(history)
+                                   if e["event"] == "paused"), [])
+        self.checkpoint_list.fill(checkpoints, labels)
+        self.history_view.fill(history)
+        when = "latest" if self.checkpoint is None else f"as of checkpoint {shown['seq']} (time travel)"
+        status = self.status if self.checkpoint is None else shown["status"]
+        caption = f"Run {self.run_id} · {status} · {when}"
+        if shown.get("errors"):
+            caption += " · " + "; ".join(f"{k}: {v}" for k, v in shown["errors"].items())
+        self.state_view.show_state(shown, caption, labels)
+        self._update_stale()
+        self.update_actions()
+
+    def _colour(self) -> None:
+        """Colour the canvas by the shown state; hovering an edge previews its value."""
+        scene = self.window.scene
+        statuses: dict[str, tuple[str | None, str]] = {}
+        state = self.state
+        live = self.checkpoint is None
+        if state is not None:
+            errors = state.get("errors") or {}
+            for node in state.get("completed", []):
+                statuses[node] = ("done", "")
+            for node in state.get("skipped", []):
+                statuses[node] = ("skipped", "skipped: its input was not produced")
+            for node in state.get("failed", []):
+                statuses[node] = ("failed", f"failed: {errors.get(node, '')}")
+            if live and self.bridge.busy:
+                for node in scene.node_items:
+                    statuses.setdefault(node, ("queued", ""))
+                for node in self.running:
+                    statuses[node] = ("running", "running…")
+            elif live and self.status == "paused":
+                for node in self.paused_before or state.get("next", []):
+                    statuses[node] = ("paused", "the run is paused before this node")
+            if live and not self.bridge.busy:
+                for node in self.stale:
+                    statuses[node] = ("stale", "changed since it ran: Continue runs it again")
+        scene.set_node_status(statuses)
+        outputs = (state or {}).get("outputs") or {}
+        for item in scene.edge_items:
+            edge = item.edge
+            value = outputs.get(edge.source, {})
+            tip = str(edge)
+            if edge.source_port in value:
+                tip += "\n" + short_value(value[edge.source_port], 300)
+            item.setToolTip(tip)
+
+    def _update_stale(self) -> None:
+        """Nodes changed (with their descendants) since the shown paused/failed run ran them."""
+        self.stale = []
+        if self.run_id is not None and self.status in RESUMABLE and not self.bridge.busy:
+            try:
+                store = api.get_store(self.window.db)
+                old = run_workflow_copy(store.get_run(self.run_id))
+                index = store.load(self.run_id, with_outputs=False).index
+                self.stale = stale_nodes(old, self.window.document.workflow, index)
+            except (StudioError, KeyError, ValueError) as exc:
+                log.debug("stale check failed: %s", exc)
+        self._colour()
+
+    def update_actions(self) -> None:
+        busy = self.bridge.busy
+        resumable = not busy and self.run_id is not None and self.status in RESUMABLE
+        self.action_run.setEnabled(not busy)
+        self.action_run_inputs.setEnabled(not busy)
+        self.action_continue.setEnabled(resumable)
+        self.action_step.setEnabled(resumable)
+        self.action_pause.setEnabled(busy)
+        self.action_stop.setEnabled(busy)
+        self.action_run_to_here.setEnabled(not busy and bool(self.window.scene.selected_node_ids()))
+        # F5 is Run, or Continue while the shown run is paused or failed.
+        self.action_run.setShortcut(QKeySequence() if resumable else QKeySequence("F5"))
+        self.action_continue.setShortcut(QKeySequence("F5") if resumable else QKeySequence())
+
+    # -- starting jobs -----------------------------------------------------------------
+
+    def _workflow(self) -> Workflow:
+        return self.window.document.workflow.copy()
+
+    def _start(self, kind: str, *args: Any, **kwargs: Any) -> None:
+        if self.bridge.busy:
+            self.window.show_message("A run is still going: pause or stop it first.")
+            return
+        self._adopt_next_run = kind == "run" or "from_checkpoint" in kwargs
+        self.running.clear()
+        self.status = "running"
+        self.checkpoint = None
+        self.bridge.start(kind, *args, db=self.window.db, **kwargs)
+        self.update_actions()
+        self._colour()
+
+    def _breakpoints(self) -> dict[str, Any]:
+        return {"clear_breakpoints": True, "break_before": self.window.document.workflow.breakpoints()}
+
+    def run(self, inputs: dict[str, Any] | None = None, until: str | None = None) -> None:
+        self.run_log.line(f"— run of {self.window.document.workflow.name or 'workflow'} —")
+        self._start("run", self._workflow(), inputs=inputs, until=until)
+
+    def run_with_inputs(self) -> None:
+        current = json.dumps(self.window.document.workflow.inputs or {}, indent=2)
+        text, ok = QInputDialog.getMultiLineText(self.window, "Run with inputs",
+                                                 "Inputs for this run (a JSON object):", current)
+        if not ok:
+            return
+        try:
+            inputs = json.loads(text)
+        except json.JSONDecodeError as exc:
+            self.window.show_message(f"Not valid JSON: {exc.msg} (line {exc.lineno})")
+            return
+        if not isinstance(inputs, dict):
+            self.window.show_message("Inputs must be a JSON object, like {\"threshold\": 5}.")
+            return
+        self.run(inputs=inputs)
+
+    def resume(self) -> None:
+        if self.run_id is None:
+            return
+        self._start("resume", self.run_id, workflow=self._workflow(), **self._breakpoints())
+
+    def step(self) -> None:
+        if self.run_id is not None:
+            self._start("step", self.run_id, workflow=self._workflow())
+
+    def run_to_here(self) -> None:
+        node_ids = self.window.scene.selected_node_ids()
+        if not node_ids:
+            return
+        if self.run_id is not None and self.status in RESUMABLE + ("interrupted", "cancelled"):
+            self._start("resume", self.run_id, workflow=self._workflow(), until=node_ids[0],
+                        **self._breakpoints())
+        else:
+            self.run(until=node_ids[0])
+
+    def fork(self, checkpoint_id: str, values: dict[str, Any] | None = None) -> None:
+        """Resume from an earlier checkpoint: a new run; the original stays as it was."""
+        if self.run_id is None:
+            return
+        self.run_log.line(f"— new run forked from {self.run_id} at checkpoint {checkpoint_id} —")
+        self._start("resume", self.run_id, from_checkpoint=checkpoint_id, set=values,
+                    workflow=self._workflow(), **self._breakpoints())
+
+    def edit_value(self, path: str, value: Any) -> bool:
+        """Change a value in the shown state (``outputs.NODE.PORT`` or ``inputs.NAME``)."""
+        if self.run_id is None or self.bridge.busy:
+            return False
+        if self.checkpoint is not None or self.status == "completed":
+            cp = self.checkpoint or (self.state or {}).get("checkpoint_id")
+            if cp:
+                self.fork(cp, {path: value})
+            return True
+        try:
+            api.edit_state(self.run_id, {path: value}, db=self.window.db)
+        except StudioError as exc:
+            self.window.show_message(str(exc))
+            self.run_log.line(f"error: {exc}")
+            return False
+        self.window.show_message(f"Changed {path}: Continue (F5) goes on with the new value.")
+        self.refresh()
+        return True
+
+    def _ask_value(self, path: str, value: Any) -> None:
+        text, ok = QInputDialog.getMultiLineText(
+            self.window, "Change value", f"New value of {path} (JSON; plain text is kept as text):",
+            json.dumps(value, indent=2, ensure_ascii=False))
+        if not ok:
+            return
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError:
+            parsed = text
+        self.edit_value(path, parsed)
+
+    # -- engine events -----------------------------------------------------------------
+
+    def _on_event(self, ev: dict[str, Any]) -> None:
+        run_id = ev.get("run_id")
+        if self._adopt_next_run and ev["event"] in ("run_started", "forked"):
+            self._adopt_next_run = False
+            self.run_id = run_id
+        if run_id != self.run_id:
+            return
+        kind, node = ev["event"], ev.get("node")
+        if kind == "node_started" and node:
+            self.running.add(node)
+        elif kind in ("node_completed", "node_failed", "node_skipped") and node:
+            self.running.discard(node)
+        if kind == "log":
+            self.run_log.line(f"{node}: {ev['detail'].get('line', '')}")
+        elif kind == "node_failed":
+            self.run_log.line(f"{node} failed: {ev['detail'].get('error', '')}")
+        elif kind in ("paused", "run_completed", "run_failed", "run_cancelled", "run_interrupted"):
+            reason = ev["detail"].get("reason")
+            self.run_log.line(kind.replace("_", " ") + (f": {reason}" if reason else ""))
+        self.history_view.add(ev)
+        self._refresh_timer.start()
+
+    def _on_finished(self, state: dict[str, Any]) -> None:
+        self.run_id = state["run_id"]
+        self.status = state["status"]
+        self.running.clear()
+        self.refresh()
+        self.window.show_message(f"Run {state['run_id']}: {state['status']}")
+
+    def _on_failed(self, message: str) -> None:
+        self.running.clear()
+        self.status = None if self.run_id is None else self.status
+        self.run_log.line(f"error: {message}")
+        self.window.show_message(message)
+        if self.run_id is not None:
+            self.status = None
+        self.refresh()
+
+    def _canvas_selection(self) -> None:
+        if not shiboken6.isValid(self.window.scene) or not shiboken6.isValid(self.state_view):
+            return  # the scene reports a change while it is destroyed with the window
+        node_ids = self.window.scene.selected_node_ids()
+        if len(node_ids) == 1:
+            self.state_view.select_node(node_ids[0])
+        self.update_actions()
+
+    # -- interrupted runs and cleanup --------------------------------------------------
+
+    def _dismissed(self) -> set[str]:
+        value = self.window.settings.value("dismissedRuns") or []
+        return {value} if isinstance(value, str) else set(value)
+
+    def offer_interrupted(self, runs: list[dict[str, Any]]) -> None:
+        dismissed = self._dismissed()
+        shown = {self.run_id}
+        self.interrupted_bar.offer([r for r in runs if r["status"] == "interrupted"
+                                    and r["id"] not in dismissed and r["id"] not in shown])
+
+    def _open_run_file(self, run_id: str) -> None:
+        run = next((r for r in api.runs(db=self.window.db) if r["id"] == run_id), None)
+        path = Path(run["workflow"]) if run and run["workflow"] else None
+        if path is not None and path.is_file() and path != self.window.document.path:
+            if not self.window.maybe_save():
+                return
+            self.window.open_workflow(path)
+        self.show_run(run_id)
+
+    def _resume_interrupted(self, run_id: str) -> None:
+        self._open_run_file(run_id)
+        self.status = "interrupted"
+        self._start("resume", run_id, workflow=self._workflow(), **self._breakpoints())
+
+    def _inspect_interrupted(self, run_id: str) -> None:
+        self._open_run_file(run_id)
+
+    def _discard_interrupted(self, run_id: str) -> None:
+        self.window.settings.setValue("dismissedRuns", sorted(self._dismissed() | {run_id}))
+        self.refresh()
+
+    def open_cleanup(self) -> CleanupDialog:
+        dialog = CleanupDialog(self.window.db, self.window)
+        dialog.cleaned.connect(self.refresh)
+        dialog.show()
+        return dialog
+
+    def shutdown(self) -> None:
+        self.bridge.shutdown()
