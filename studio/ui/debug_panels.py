@@ -80,7 +80,8 @@ class StateView(QWidget):
         self.caption.setObjectName("stateCaption")
         self.caption.setWordWrap(True)
         self.inputs = _tree("stateInputs", ["Run input", "Value"])
-        self.inputs.setMaximumHeight(90)
+        self.inputs.setMaximumHeight(84)
+        self.inputs.hide()
         self.tree = _tree("stateView", ["Node", "Output", "Value"])
         self.tree.setRootIsDecorated(True)
         self.tree.setToolTip("Double-click a value to change it (the run continues with it).")
@@ -88,6 +89,8 @@ class StateView(QWidget):
         self.detail_text = QPlainTextEdit()
         self.detail_text.setObjectName("stateDetailText")
         self.detail_text.setReadOnly(True)
+        self.detail_text.setPlaceholderText("Select a value to see it in full (tables as a grid).\n"
+                                            "Double-click a value to change it.")
         self.detail_text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.detail_table = QTableWidget()
         self.detail_table.setObjectName("stateDetailTable")
@@ -123,6 +126,7 @@ class StateView(QWidget):
         self.caption.setText(caption)
         self.tree.clear()
         self.inputs.clear()
+        self.inputs.setVisible(bool(state and state.get("inputs")))
         if state is None:
             return
         for name, value in (state.get("inputs") or {}).items():
@@ -132,7 +136,8 @@ class StateView(QWidget):
             self.inputs.addTopLevelItem(item)
         errors = state.get("errors") or {}
         for node_id, ports in (state.get("outputs") or {}).items():
-            top = QTreeWidgetItem([node_id, labels.get(node_id, ""), ""])
+            label = labels.get(node_id, "")
+            top = QTreeWidgetItem([node_id, label if label != node_id else "", ""])
             top.setToolTip(0, labels.get(node_id, node_id))
             for port, value in ports.items():
                 child = QTreeWidgetItem([port, "", short_value(value, 80)])
@@ -393,7 +398,9 @@ class InterruptedBar(QFrame):
         run = runs[-1]
         self.run_id = run["id"]
         more = f" ({len(runs) - 1} more)" if len(runs) > 1 else ""
-        name = run.get("workflow") or "a workflow"
+        workflow = run.get("workflow") or ""
+        name = workflow.replace("\\", "/").rsplit("/", 1)[-1] or "a workflow"
+        self.label.setToolTip(workflow)
         self.label.setText(f"The run {run['id']} of {name} was interrupted (its process ended){more}. "
                            "Resume it, inspect it, or discard this notice.")
         self.show()

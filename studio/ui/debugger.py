@@ -191,7 +191,10 @@ class Debugger(QObject):
         self.offer_interrupted(all_runs)
         if self.run_id is None:
             self.state = None
-            self.state_view.show_state(None, "No run yet: press Run (F5).", labels)
+            hint = "No run shown: press Run (F5)"
+            if mine:
+                hint += f", or open one of this workflow's {len(mine)} earlier runs in the Runs tab"
+            self.state_view.show_state(None, hint + ".", labels)
             self.checkpoint_list.fill([], labels)
             self.history_view.fill([])
             self._colour()

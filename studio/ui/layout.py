@@ -27,8 +27,8 @@ def layered_positions(
     graph.add_edges_from((e.source, e.target) for e in workflow.edges
                          if e.source in workflow.nodes and e.target in workflow.nodes)
     condensed = nx.condensation(graph)
-    members: dict[int, list[str]] = {c: sorted(condensed.nodes[c]["members"],
-                                               key=list(workflow.nodes).index)
+    position = {node_id: i for i, node_id in enumerate(workflow.nodes)}
+    members: dict[int, list[str]] = {c: sorted(condensed.nodes[c]["members"], key=position.__getitem__)
                                      for c in condensed.nodes}
     layer: dict[int, int] = {}
     for c in nx.topological_sort(condensed):
@@ -41,8 +41,7 @@ def layered_positions(
             layer[c] = max(layer[c], min(layer[s] for s in succs) - 1)
 
     columns: dict[int, list[str]] = {}
-    order = list(workflow.nodes)
-    for c in sorted(layer, key=lambda c: (layer[c], order.index(members[c][0]))):
+    for c in sorted(layer, key=lambda c: (layer[c], position[members[c][0]])):
         columns.setdefault(layer[c], []).extend(members[c])
 
     rank: dict[str, float] = {}
@@ -51,7 +50,7 @@ def layered_positions(
         if col > 0:
             def barycentre(node_id: str) -> float:
                 preds = [rank[p] for p in graph.predecessors(node_id) if p in rank]
-                return sum(preds) / len(preds) if preds else float(order.index(node_id))
+                return sum(preds) / len(preds) if preds else float(position[node_id])
 
             ids.sort(key=barycentre)
         for i, node_id in enumerate(ids):

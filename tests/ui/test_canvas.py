@@ -290,3 +290,41 @@ def test_validation_badges(window: MainWindow, qtbot: Any, tmp_path: Path, shot:
     window.scene.select_only(["sum"])
     shot(window, "validation-badges")
     assert window.inspector.findChild(QWidget, "inspectorProblems").isVisible()
+
+
+def test_drop_a_node_on_an_edge_inserts_it(window: MainWindow, qtbot: Any, tmp_path: Path) -> None:
+    path = write_flow(tmp_path / "insert.flow.json", [
+        {"id": "read", "type": "constant", "params": {"value": [{"x": 1}]}, "position": [0, 0]},
+        {"id": "save", "type": "log", "params": {}, "position": [600, 0]},
+        {"id": "sort", "type": "sort_rows", "params": {"column": "x"}, "position": [300, 300]},
+    ], [{"source": "read", "source_port": "value", "target": "save", "target_port": "value"}])
+    window.open_workflow(path)
+    edge_item = window.scene.edge_items[0]
+    middle = edge_item.path().pointAtPercent(0.5)
+    sort_item = window.scene.node_items["sort"]
+    grab = node_point(window, "sort")
+    target = window.canvas.mapFromScene(middle + QPointF(0, -18))  # node body across the edge
+    drag(qtbot, window, grab, target)
+    assert sort_item.pos() != QPointF(300, 300)
+    edges = sorted(str(e) for e in window.document.workflow.edges)
+    assert edges == ["read.value -> sort.table", "sort.table -> save.value"]
+    action(window, "actionUndo").trigger()  # moving and inserting is one step
+    assert [str(e) for e in window.document.workflow.edges] == ["read.value -> save.value"]
+    assert window.document.workflow.nodes["sort"].position == (300, 300)
+
+
+def test_zoom_fit_and_select_all(window: MainWindow, qtbot: Any, examples: Path) -> None:
+    window.open_workflow(examples / "csv-report.flow.json")
+    start = window.canvas.zoom()
+    action(window, "actionZoomIn").trigger()
+    assert window.canvas.zoom() > start
+    action(window, "actionZoomOut").trigger()
+    action(window, "actionZoomOut").trigger()
+    assert window.canvas.zoom() < start
+    action(window, "actionFitAll").trigger()
+    visible = window.canvas.mapToScene(window.canvas.viewport().rect()).boundingRect()
+    for item in window.scene.node_items.values():
+        assert visible.contains(item.sceneBoundingRect())
+    action(window, "actionSelectAll").trigger()
+    assert window.scene.selected_node_ids() == list(window.document.workflow.nodes)
+    assert window.document.undo_stack.count() == 0  # zoom and selection are not edits

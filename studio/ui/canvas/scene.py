@@ -59,6 +59,10 @@ class WorkflowScene(QGraphicsScene):
         self._animation = QTimer(self)
         self._animation.setInterval(80)
         self._animation.timeout.connect(self._animate_running)
+        self._rect_timer = QTimer(self)
+        self._rect_timer.setSingleShot(True)
+        self._rect_timer.setInterval(0)
+        self._rect_timer.timeout.connect(self._update_scene_rect)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
         self.set_document(document)
 
@@ -161,7 +165,8 @@ class WorkflowScene(QGraphicsScene):
             if found is not None:
                 found.setPos(payload.position[0], payload.position[1])
                 found.refresh()
-        self._update_scene_rect()
+        if not self._rect_timer.isActive():
+            self._rect_timer.start()
 
     def _remove_edge_item(self, edge: Edge) -> None:
         item = next((i for i in self.edge_items if i.edge == edge), None)
