@@ -31,10 +31,18 @@ def has_display() -> bool:
 def apply_look(app: QApplication) -> None:
     """Fusion style, the system's light or dark scheme, the style sheet and the window icon."""
     app.setStyle("Fusion")
-    if QApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark:
-        app.setPalette(theme.dark_palette())
+    follow_colour_scheme(app)
+    QApplication.styleHints().colorSchemeChanged.connect(lambda _scheme: follow_colour_scheme(app))
     app.setStyleSheet(theme.stylesheet())
     app.setWindowIcon(theme.icon("app"))
+
+
+def follow_colour_scheme(app: QApplication) -> None:
+    """Use the dark palette while the system's colour scheme is dark."""
+    if QApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark:
+        app.setPalette(theme.dark_palette())
+    else:
+        app.setPalette(app.style().standardPalette())
 
 
 def _report_unexpected(kind: type[BaseException], value: BaseException,

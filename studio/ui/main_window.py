@@ -8,8 +8,15 @@ from pathlib import Path
 
 import platformdirs
 import shiboken6
-from PySide6.QtCore import QPoint, QPointF, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt, QTimer
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QGuiApplication,
+    QKeySequence,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -61,6 +68,7 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector()
         self.quick_add = QuickAdd(self.document.specs, self)
         self._quick_add_at = QPointF()
+        self._laid_out = False
         self._status = QLabel()
         self._problems_label = QLabel()
         self._problems_label.setObjectName("problemsLabel")
@@ -113,7 +121,7 @@ class MainWindow(QMainWindow):
         self.inspector_dock = QDockWidget("Inspector", self)
         self.inspector_dock.setObjectName("inspectorDock")
         self.inspector_dock.setWidget(self.inspector)
-        self.inspector_dock.setMinimumWidth(270)
+        self.inspector_dock.setMinimumWidth(240)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.inspector_dock)
         self.resizeDocks([self.palette_dock, self.inspector_dock], [220, 300], Qt.Orientation.Horizontal)
 
@@ -460,6 +468,31 @@ class MainWindow(QMainWindow):
             menu.addSeparator()
             menu.addActions([self.action_auto_layout, self.action_fit_all])
         return menu
+
+    # -- window events -----------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._laid_out and self.settings.value("windowState") is None:
+            # Give the canvas most of the height, also on a small laptop screen.
+            self.resizeDocks([self.debugger.state_dock], [max(150, int(self.height() * 0.28))],
+                             Qt.Orientation.Vertical)
+        self._laid_out = True
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        style = (Qt.ToolButtonStyle.ToolButtonTextBesideIcon if self.width() >= 1280
+                 else Qt.ToolButtonStyle.ToolButtonIconOnly)
+        for bar in self.findChildren(QToolBar):
+            bar.setToolButtonStyle(style)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
+            # Light/dark switch: cached node pictures must be painted again.
+            for item in self.scene.items():
+                item.update()
+            self.scene.invalidate()
 
     # -- feedback ----------------------------------------------------------------------
 

@@ -97,6 +97,8 @@ def test_breakpoint_step_continue(debug_window: MainWindow, qtbot: Any, chain: P
     assert state["status"] == "completed"
     assert state["outputs"]["d"] == {"value": 7}
     assert set(statuses(win).values()) == {"done"}
+    edge_tip = next(i for i in win.scene.edge_items if i.edge.source == "b").toolTip()
+    assert edge_tip.splitlines() == ["b.result -> c.a", "6"]  # hovering an edge previews its value
     assert not action(win, "actionContinue").isEnabled()
     assert action(win, "actionRun").shortcut().toString() == "F5"
     history = tree(win, "historyView")
