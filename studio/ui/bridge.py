@@ -35,16 +35,21 @@ class RunBridge(QObject):
         super().__init__(parent)
         self._thread: threading.Thread | None = None
         self._execution: Execution | None = None
+        self._active = False
         self._lock = threading.Lock()
 
     @property
     def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        """Whether a job is going (already ``False`` when its result signal arrives)."""
+        with self._lock:
+            return self._active
 
     def start(self, kind: str, *args: Any, **kwargs: Any) -> bool:
         """Start ``studio.api.<kind>(*args, **kwargs)``; ``False`` when a job is still going."""
-        if self.busy:
-            return False
+        with self._lock:
+            if self._active:
+                return False
+            self._active = True
         job = JOBS[kind]
         self._thread = threading.Thread(
             target=self._work, args=(job, args, kwargs), name=f"studio-{kind}", daemon=True
@@ -54,18 +59,22 @@ class RunBridge(QObject):
 
     def _work(self, job: Callable[..., dict[str, Any]], args: tuple[Any, ...],
               kwargs: dict[str, Any]) -> None:
+        state: dict[str, Any] | None = None
+        problem = ""
         try:
             state = job(*args, on_event=self._forward, on_execution=self._keep, **kwargs)
         except StudioError as exc:
-            emit(self.failed, str(exc))
+            problem = str(exc)
         except Exception as exc:  # noqa: BLE001 - a crash in a run must not take the GUI down
             log.exception("run failed unexpectedly")
-            emit(self.failed, f"unexpected error: {exc}")
-        else:
+            problem = f"unexpected error: {exc}"
+        with self._lock:
+            self._execution = None
+            self._active = False
+        if state is not None:
             emit(self.finished, state)
-        finally:
-            with self._lock:
-                self._execution = None
+        else:
+            emit(self.failed, problem)
 
     def _forward(self, event: dict[str, Any]) -> None:
         emit(self.event, event)
@@ -86,7 +95,6 @@ class RunBridge(QObject):
 
     def shutdown(self, timeout: float = 3.0) -> None:
         """Stop a running job and wait (briefly) for its thread: used when the window closes."""
-        if self.busy:
+        if self.busy and self._thread is not None:
             self.stop()
-            assert self._thread is not None
             self._thread.join(timeout)

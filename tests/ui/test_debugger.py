@@ -277,16 +277,15 @@ def test_interrupted_run_is_offered_after_its_process_is_killed(qtbot: Any, tmp_
         {"id": "first", "type": "constant", "params": {"value": 1}, "position": [0, 0]},
         {"id": "wait", "type": "delay", "params": {"seconds": 120}, "position": [260, 0]},
     ], [{"source": "first", "source_port": "value", "target": "wait", "target_port": "value"}])
+    assert api.runs(db=db) == []  # create the database first: the child and this test share it
     child = subprocess.Popen([sys.executable, "-m", "studio", "run", str(flow), "--db", db],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         def delay_started() -> bool:
-            try:
-                runs = api.runs(db=db) if Path(db).exists() else []
-                return bool(runs) and any(e["event"] == "node_started" and e["node"] == "wait"
-                                          for e in api.history(runs[0]["id"], db=db))
-            except Exception:  # noqa: BLE001 - the child may still be creating the database
-                return False
+            assert child.poll() is None, "the child process ended early"
+            runs = api.runs(db=db)
+            return bool(runs) and any(e["event"] == "node_started" and e["node"] == "wait"
+                                      for e in api.history(runs[0]["id"], db=db))
 
         qtbot.waitUntil(delay_started, timeout=RUN_TIMEOUT)
     finally:
