@@ -277,7 +277,7 @@ class Debugger(QObject):
         busy = self.bridge.busy
         resumable = not busy and self.run_id is not None and self.status in RESUMABLE
         self.action_run.setEnabled(not busy)
-        self.action_run_inputs.setEnabled(not busy)
+        self.action_run_inputs.setEnabled(not busy and bool(self.window.document.workflow.inputs))
         self.action_continue.setEnabled(resumable)
         self.action_step.setEnabled(resumable)
         self.action_pause.setEnabled(busy)
@@ -300,7 +300,7 @@ class Debugger(QObject):
         self.running.clear()
         self.status = "running"
         self.checkpoint = None
-        self.bridge.start(kind, *args, db=self.window.db, **kwargs)
+        self.bridge.start(kind, *args, db=self.window.db, executor=self.window.executor(), **kwargs)
         self.update_actions()
         self._colour()
 

@@ -40,6 +40,7 @@ from studio.ui.debugger import Debugger
 from studio.ui.document import Document
 from studio.ui.inspector import Inspector
 from studio.ui.palette import Palette, QuickAdd
+from studio.ui.settings_dialog import SettingsDialog
 
 APP_TITLE = "Workflow Studio"
 FILE_FILTER = "Workflows (*.flow.json);;JSON files (*.json);;All files (*)"
@@ -59,8 +60,9 @@ class MainWindow(QMainWindow):
     def __init__(self, db: str | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("MainWindow")
-        self.db = db if db is not None else os.environ.get("STUDIO_DB") or None
         self.settings = settings()
+        self._explicit_db = db
+        self.db = self._choose_db()
         self.document = Document(Workflow(name="Untitled"), self)
         self.scene = WorkflowScene(self.document)
         self.canvas = CanvasView(self.scene, self)
@@ -146,6 +148,8 @@ class MainWindow(QMainWindow):
         self.action_open = a("actionOpen", "&Open…", self.open_dialog, "Ctrl+O", "open")
         self.action_save = a("actionSave", "&Save", self.save, "Ctrl+S", "save")
         self.action_save_as = a("actionSaveAs", "Save &As…", self.save_as, "Ctrl+Shift+S")
+        self.action_settings = a("actionSettings", "Se&ttings…", self.open_settings, None, None,
+                                 "Where runs are stored and where nodes run")
         self.action_quit = a("actionQuit", "&Quit", self.close, "Ctrl+Q")
         self.action_undo = a("actionUndo", "&Undo", lambda: self.document.undo_stack.undo(),
                              "Ctrl+Z", "undo")
@@ -188,7 +192,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addActions([self.action_save, self.action_save_as])
         file_menu.addSeparator()
-        file_menu.addAction(self.action_quit)
+        file_menu.addActions([self.action_settings, self.action_quit])
         edit = bar.addMenu("&Edit")
         edit.addActions([self.action_undo, self.action_redo])
         edit.addSeparator()
@@ -216,6 +220,27 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
 
     # -- documents ---------------------------------------------------------------------
+
+    def _choose_db(self) -> str | None:
+        """The ``db`` argument, else ``$STUDIO_DB``, else the settings, else the default (None)."""
+        if self._explicit_db is not None:
+            return self._explicit_db
+        chosen = os.environ.get("STUDIO_DB") or str(self.settings.value("database") or "")
+        return chosen or None
+
+    def executor(self) -> str:
+        return str(self.settings.value("executor") or "local")
+
+    def open_settings(self) -> SettingsDialog:
+        dialog = SettingsDialog(self.settings, str(self.db or "default database"), self)
+
+        def applied() -> None:
+            self.db = self._choose_db()
+            self.debugger.refresh()
+
+        dialog.accepted.connect(applied)
+        dialog.show()
+        return dialog
 
     def set_document(self, document: Document) -> None:
         """Show ``document`` (the old one is dropped)."""

@@ -316,3 +316,19 @@ def test_interrupted_run_is_offered_after_its_process_is_killed(qtbot: Any, tmp_
     assert not other_bar.isVisible()
     other.debugger.refresh()
     assert not other_bar.isVisible()
+
+
+def test_settings_choose_the_database(window: MainWindow, qtbot: Any, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("STUDIO_DB")
+    window._explicit_db = None
+    dialog = window.open_settings()
+    qtbot.addWidget(dialog)
+    target = str(tmp_path / "chosen.db")
+    dialog.database.setText(target)
+    assert dialog.executor.currentText() == "local"
+    dialog.save()
+    assert window.db == target
+    again = MainWindow()
+    qtbot.addWidget(again)
+    assert again.db == target  # remembered for the next start
