@@ -134,6 +134,10 @@ class StateView(QWidget):
             item.setData(0, PATH_ROLE, f"inputs.{name}")
             item.setData(0, VALUE_ROLE, json.dumps(value))
             self.inputs.addTopLevelItem(item)
+        if self.inputs.topLevelItemCount():
+            row = max(18, self.inputs.sizeHintForRow(0))
+            rows = min(3, self.inputs.topLevelItemCount())
+            self.inputs.setMaximumHeight(self.inputs.header().sizeHint().height() + rows * row + 6)
         errors = state.get("errors") or {}
         for node_id, ports in (state.get("outputs") or {}).items():
             label = labels.get(node_id, "")
@@ -208,8 +212,11 @@ class CheckpointList(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.tree = _tree("checkpointList", ["#", "Node", "Event", "Time", "Size"])
-        for col in range(4):
-            self.tree.header().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        for col in (0, 2, 3, 4):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.fork_button = QPushButton(theme.icon("run-to-here"), "Resume from here")
         self.fork_button.setObjectName("forkButton")
         self.fork_button.setToolTip("Start a new run from the chosen checkpoint (the original run stays as it was)")
@@ -245,7 +252,11 @@ class CheckpointList(QWidget):
             if cp["id"] == current:
                 item.setSelected(True)
         self._filling = False
-        self.tree.scrollToBottom()
+        chosen = self.tree.selectedItems()
+        if chosen:
+            self.tree.scrollToItem(chosen[0])
+        else:
+            self.tree.scrollToBottom()
 
     def current_id(self) -> str | None:
         items = self.tree.selectedItems()
