@@ -174,8 +174,8 @@ def cleanup(
         raise UsageError("cleanup needs --keep N or --older-than DAYS")
     if keep is not None and keep < 0:
         raise UsageError("--keep must be 0 or more")
-    if older_than_days is not None and older_than_days < 0:
-        raise UsageError("--older-than must be 0 or more days")
+    if older_than_days is not None and not (0 <= older_than_days <= 100_000):
+        raise UsageError("--older-than takes a number of days from 0 to 100000")
     store = get_store(db)
     if run is not None:
         recover(store, store.get_run(run))

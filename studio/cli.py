@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import signal
 import sys
 import time
@@ -27,10 +28,17 @@ class _Parser(argparse.ArgumentParser):
 
 def _value(text: str) -> Any:
     """A value from the command line: JSON when it parses, else plain text."""
+
+    def refuse(name: str) -> Any:
+        raise ValueError(name)
+
     try:
-        return json.loads(text)
-    except ValueError:
+        value = json.loads(text, parse_constant=refuse)
+    except (ValueError, RecursionError):
         return text
+    if isinstance(value, float) and not math.isfinite(value):
+        return text  # 1e400 is not a number JSON can hold
+    return value
 
 
 def _pairs(items: Sequence[str] | None, flag: str) -> dict[str, Any]:

@@ -20,9 +20,11 @@ from studio.engine import owner
 from studio.engine.state import captured_state, parse_edits, stale_nodes
 from studio.errors import (
     BadStatePath,
+    CorruptCheckpoint,
     InvalidWorkflow,
     NodeError,
     RunBusy,
+    StudioError,
     UnknownCheckpoint,
     UnknownNode,
     UsageError,
@@ -120,6 +122,7 @@ class Execution:
         self._started_at = time.perf_counter()
         self._started: list[NewEvent] = []  # node_started events not yet written
         self._since_base = 0
+        self._owned: str | None = None
         self._index = StateIndex()
         self._outputs: dict[str, dict[str, Any]] = {}
 
@@ -156,7 +159,7 @@ class Execution:
                 set(before) | (set(workflow.breakpoints()) if breakpoints else set()), set(after)
             )
             run_id = short_id("r")
-            owner.mark_active(run_id, True)
+            ex._own(run_id)
             base = StateIndex(inputs=run_inputs).to_base()
             cp, events = store.create_run(
                 run_id=run_id,
@@ -196,7 +199,6 @@ class Execution:
         on_event: EventListener | None = None,
     ) -> Execution:
         ex = cls(store, workers=workers, on_event=on_event)
-        ex.run_id = run_id
         ex.until = until
         ex.step = step
         before, after = list(break_before), list(break_after)
@@ -222,19 +224,19 @@ class Execution:
                     raise BadStatePath(f"run '{run_id}' is completed: use --from CHECKPOINT to fork it and set values")
                 if until:
                     raise UsageError(f"--until {until}: node '{until}' already completed")
+                ex.run_id = run_id
                 return None
             snapshot = store.load(run_id, from_checkpoint if fork else None)
             entry = snapshot.index.nodes.get(until) if until else None
             if entry is not None and entry.status in (COMPLETED, SKIPPED):
                 raise UsageError(f"--until {until}: node '{until}' already completed")
             edit = parse_edits(set, wf, snapshot) if set else None
-            old_wf = Workflow.from_dict(json.loads(rec.workflow_json))
-            stale = stale_nodes(old_wf, wf, snapshot.index)
+            stale = stale_nodes(run_workflow_copy(rec), wf, snapshot.index)
             carried = Breakpoints() if clear_breakpoints else Breakpoints.from_json(rec.breakpoints)
             ex.breakpoints = Breakpoints(carried.before | builtins.set(before), carried.after | builtins.set(after))
             if fork:
                 new_id = short_id("r")
-                owner.mark_active(new_id, True)
+                ex._own(new_id)
                 cp, events = store.create_run(
                     run_id=new_id,
                     workflow=rec.workflow,
@@ -252,10 +254,15 @@ class Execution:
                 ex._emit(events, cp)
                 snapshot = Snapshot(new_id, cp["id"], 0, snapshot.index, snapshot.outputs)
             else:
-                owner.mark_active(run_id, True)
-                if not store.claim_run(run_id, owner.me(), allowed=RESUMABLE):
-                    owner.mark_active(run_id, False)
-                    raise RunBusy(f"run '{run_id}' was taken over by another process")
+                ex._own(run_id)
+                claimed = store.claim_run(
+                    run_id, owner.me(), allowed=RESUMABLE, expect=(rec.version, snapshot.seq),
+                    breakpoints=ex.breakpoints.to_json(), workflow_json=_compact(wf),
+                )
+                if not claimed:
+                    ex._disown()
+                    raise RunBusy(f"run '{run_id}' was taken over or changed by another command meanwhile")
+                ex.run_id = run_id
                 ex._skip_once = builtins.set(rec.paused_before)
             assert ex.run_id is not None
             if stale:
@@ -263,7 +270,6 @@ class Execution:
                     snapshot,
                     NewCheckpoint("state_edited", None, {"reset": stale}),
                     [NewEvent("state_edited", None, {"stale": stale, "reason": "workflow changed"})],
-                    workflow_json=_compact(wf),
                 )
             if edit is not None:
                 ex._write_checkpoint(snapshot, edit, [NewEvent("state_edited", edit.node, {"set": set})])
@@ -313,8 +319,17 @@ class Execution:
             self._loop(snapshot)
             return self.state()
         finally:
-            if self.run_id:
-                owner.mark_active(self.run_id, False)
+            self._disown()
+
+    def _own(self, run_id: str) -> None:
+        """This process runs ``run_id`` now (other commands in it must not think it dead)."""
+        owner.mark_active(run_id, True)
+        self._owned = run_id
+
+    def _disown(self) -> None:
+        if self._owned is not None:
+            owner.mark_active(self._owned, False)
+            self._owned = None
 
     def state(self) -> dict[str, Any]:
         assert self.run_id is not None
@@ -484,8 +499,9 @@ class Execution:
             )
             outputs = node_type.run(inputs, params, ctx)
             declared = {p.name for p in spec.outputs}
-            result.outputs = {k: v for k, v in (outputs or {}).items() if k in declared}
-            _check_json(node_id, result.outputs)
+            # Keep exactly what the checkpoint holds, so a resumed run sees what an
+            # uninterrupted one saw (JSON turns int keys into text, tuples into lists).
+            result.outputs = _as_stored(node_id, {k: v for k, v in (outputs or {}).items() if k in declared})
         except Cancelled:
             result.cancelled = True
         except NodeError as exc:
@@ -569,14 +585,14 @@ class Execution:
         failed = index.with_status(FAILED)
         paused_before: list[str] = []
         detail: dict[str, Any]
-        if request == "interrupt":
+        if all_done:
+            status, event, detail = "completed", "run_completed", {}
+        elif request == "interrupt":
             status, event, detail = "interrupted", "run_interrupted", {"reason": "stopped by Ctrl-C"}
         elif request == "stop":
             status, event, detail = "cancelled", "run_cancelled", {}
         elif failed:
             status, event, detail = "failed", "run_failed", {"failed": failed}
-        elif all_done:
-            status, event, detail = "completed", "run_completed", {}
         else:
             status, event = "paused", "paused"
             paused_before = sorted(self._paused_before)
@@ -602,16 +618,21 @@ class Execution:
                 log.exception("event listener failed")
 
 
-def _check_json(node_id: str, outputs: dict[str, Any]) -> None:
+def _as_stored(node_id: str, outputs: dict[str, Any]) -> dict[str, Any]:
+    """The outputs as they come back from the database, or a clear failure naming the node."""
     try:
-        json.dumps(outputs, allow_nan=False)
-    except ValueError:
+        return json.loads(json.dumps(outputs, allow_nan=False))  # type: ignore[no-any-return]
+    except ValueError as exc:
+        if "integer string conversion" in str(exc):
+            raise NodeError(f"node '{node_id}' produced a number too large to store (over 4300 digits)") from None
         raise NodeError(
             f"node '{node_id}' produced a number that is not finite (NaN or infinity), which JSON cannot hold"
         ) from None
     except TypeError:
         bad = _find_bad(outputs)
         raise NodeError(f"node '{node_id}' produced a value of type '{bad}' that cannot be stored as JSON") from None
+    except RecursionError:
+        raise NodeError(f"node '{node_id}' produced a value nested too deeply to store") from None
 
 
 def _find_bad(value: Any) -> str:
@@ -639,13 +660,16 @@ def load_run_workflow(rec: RunRecord) -> Workflow:
     path = Path(rec.workflow) if rec.workflow else None
     if path is not None and path.is_file():
         return Workflow.load(path)
-    wf = Workflow.from_dict(json.loads(rec.workflow_json))
+    wf = run_workflow_copy(rec)
     wf.path = path
     return wf
 
 
 def run_workflow_copy(rec: RunRecord) -> Workflow:
     """The workflow exactly as the run last used it."""
-    wf = Workflow.from_dict(json.loads(rec.workflow_json))
+    try:
+        wf = Workflow.from_dict(json.loads(rec.workflow_json))
+    except (ValueError, TypeError, StudioError):
+        raise CorruptCheckpoint(f"the stored workflow of run '{rec.id}' is damaged") from None
     wf.path = Path(rec.workflow) if rec.workflow else None
     return wf

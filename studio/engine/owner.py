@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 import time
+from collections import Counter
 from typing import Any
 
 from studio.store import NewEvent, RunRecord, Store
@@ -16,7 +17,7 @@ LEASE_SECONDS = 30.0
 HEARTBEAT_SECONDS = 5.0
 HOST = socket.gethostname()
 
-_active: set[str] = set()
+_active: Counter[str] = Counter()  # run id -> executions of it in this process
 _active_lock = threading.Lock()
 
 
@@ -54,12 +55,14 @@ def me() -> dict[str, Any]:
 
 def mark_active(run_id: str, active: bool) -> None:
     with _active_lock:
-        (_active.add if active else _active.discard)(run_id)
+        _active[run_id] += 1 if active else -1
+        if _active[run_id] <= 0:
+            del _active[run_id]
 
 
 def is_active_here(run_id: str) -> bool:
     with _active_lock:
-        return run_id in _active
+        return _active[run_id] > 0
 
 
 def owner_alive(run: RunRecord) -> bool:

@@ -8,7 +8,8 @@ from typing import Any
 import networkx as nx
 
 from studio.errors import BadStatePath
-from studio.model import Workflow
+from studio.model import Workflow, matches
+from studio.model.types import type_of
 from studio.nodes import specs
 from studio.store import COMPLETED, FAILED, SKIPPED, NewCheckpoint, Snapshot, StateIndex, short_id
 
@@ -79,6 +80,11 @@ def parse_edits(
         if spec is None or spec.output(port) is None:
             ports = ", ".join(p.name for p in spec.outputs) if spec else ""
             raise BadStatePath(f"--set {path}: node '{node}' has no output port '{port}' (ports: {ports or 'none'})")
+        port_type = spec.output(port).type  # type: ignore[union-attr]
+        if not matches(value, port_type):
+            raise BadStatePath(
+                f"--set {path}: port '{port}' of node '{node}' takes {port_type}, got {type_of(value)}"
+            )
         base = new_outputs.get(node)
         if base is None:
             base = dict(snapshot.outputs.get(node, {})) if entry.status == COMPLETED else {}

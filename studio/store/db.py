@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,15 +31,16 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
-from sqlalchemy.exc import DatabaseError, OperationalError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.exc import DatabaseError
 from sqlmodel import SQLModel
 
 from studio.errors import (
     CorruptCheckpoint,
     NotAStudioDatabase,
+    RunBusy,
     StudioError,
     UnknownCheckpoint,
     UnknownRun,
@@ -105,12 +106,25 @@ class RunRecord:
     updated_at: str
     parent_run: str | None
     parent_checkpoint: str | None
-    breakpoints: dict[str, list[str]]
-    paused_before: list[str]
+    breakpoints_json: str
+    paused_before_json: str
     owner_host: str | None
     owner_pid: int | None
     owner_start: str | None
     lease_until: float | None
+
+    @property
+    def breakpoints(self) -> dict[str, list[str]]:
+        return _stored_json(self.breakpoints_json or "{}", f"the breakpoints of run '{self.id}'")
+
+    @property
+    def paused_before(self) -> list[str]:
+        return _stored_json(self.paused_before_json or "[]", f"the pause position of run '{self.id}'")
+
+    @property
+    def version(self) -> tuple[str, str]:
+        """What a later write compares against to know nobody changed the run meanwhile."""
+        return (self.status, self.updated_at)
 
     def public(self) -> dict[str, Any]:
         return {
@@ -141,6 +155,26 @@ class NewCheckpoint:
     delta: dict[str, Any]
     base: dict[str, Any] | None = None
     outputs: dict[str, dict[str, Any]] | None = None  # output id -> {"node": n, "data": {...}}
+
+
+def _retry_busy(action: Callable[[], Any], attempts: int = 200) -> Any:
+    """Retry a statement SQLite refuses with "locked" without waiting (switching to WAL)."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.01 + 0.001 * attempt)
+    return None
+
+
+def _stored_json(text: str, what: str) -> Any:
+    """Parse JSON read back from the database; damage is a clear error, never a traceback."""
+    try:
+        return json.loads(text)
+    except (ValueError, TypeError):
+        raise CorruptCheckpoint(f"{what} in the database is damaged") from None
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -175,30 +209,32 @@ class Store:
 
     def _check_file(self) -> None:
         if self.path is None:
-            return
-        if self.path.is_dir():
-            raise NotAStudioDatabase(f"{self.path} is a folder, not a Studio database")
-        if self.path.exists() and self.path.stat().st_size > 0:
-            with open(self.path, "rb") as fh:
-                header = fh.read(16)
-            if header != b"SQLite format 3\x00":
-                raise NotAStudioDatabase(f"{self.path} is not a Studio database")
-            self._check_foreign(self.path)
-        else:
-            try:
+            raise NotAStudioDatabase("an in-memory database cannot keep runs: give --db a file path")
+        try:
+            if self.path.is_dir():
+                raise NotAStudioDatabase(f"{self.path} is a folder, not a Studio database")
+            if self.path.exists() and self.path.stat().st_size > 0:
+                with open(self.path, "rb") as fh:
+                    header = fh.read(16)
+                if header != b"SQLite format 3\x00":
+                    raise NotAStudioDatabase(f"{self.path} is not a Studio database")
+                self._check_foreign(self.path)
+            else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise NotAStudioDatabase(f"cannot create the database folder {self.path.parent}: {exc.strerror}") from None
+        except OSError as exc:
+            raise NotAStudioDatabase(f"cannot use {self.path} as the database: {exc.strerror}") from None
 
     @staticmethod
     def _check_foreign(path: Path) -> None:
         """Refuse another program's SQLite file before anything (even WAL mode) touches it."""
         try:
-            con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
             try:
                 tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             finally:
                 con.close()
+        except sqlite3.OperationalError:
+            return  # busy or not openable read-only: the checks after opening decide
         except sqlite3.DatabaseError:
             raise NotAStudioDatabase(f"{path} is not a Studio database") from None
         if tables and "studio_meta" not in tables:
@@ -209,7 +245,6 @@ class Store:
         engine = create_engine(
             self.url,
             connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
-            poolclass=NullPool if self.path is None else None,
         )
 
         @event.listens_for(engine, "connect")
@@ -220,7 +255,7 @@ class Store:
             if cur.execute("PRAGMA page_count").fetchone()[0] == 0:
                 # Only possible on a new, empty file (before the first table).
                 cur.execute("PRAGMA auto_vacuum=INCREMENTAL")
-            cur.execute("PRAGMA journal_mode=WAL")
+            _retry_busy(lambda: cur.execute("PRAGMA journal_mode=WAL"))
             cur.execute(f"PRAGMA synchronous={sync}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
@@ -240,7 +275,7 @@ class Store:
                 conn = conn.execution_options(write=True)
                 with conn.begin():
                     yield conn
-        except OperationalError as exc:
+        except DatabaseError as exc:
             raise self._translate(exc) from None
 
     @contextmanager
@@ -248,50 +283,49 @@ class Store:
         try:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
-        except OperationalError as exc:
+        except DatabaseError as exc:
             raise self._translate(exc) from None
 
     def _translate(self, exc: Exception) -> StudioError:
-        text = str(getattr(exc, "orig", exc))
-        if "not a database" in text or "malformed" in text:
-            return NotAStudioDatabase(f"{self.path or self.url} is not a Studio database ({text})")
-        return StudioError(f"database error: {text}")
+        message = str(getattr(exc, "orig", exc))
+        where = self.path or self.url
+        if "not a database" in message:
+            return NotAStudioDatabase(f"{where} is not a Studio database")
+        if "malformed" in message or "corrupt" in message:
+            return NotAStudioDatabase(f"{where} is damaged ({message}); runs in it cannot be read")
+        if "readonly" in message or "unable to open" in message:
+            return NotAStudioDatabase(f"cannot write {where} ({message})")
+        return StudioError(f"database error: {message}")
 
     def _init_schema(self) -> None:
-        try:
-            with self.engine.connect() as conn:
-                tables = {
-                    row[0]
-                    for row in conn.exec_driver_sql(
-                        "SELECT name FROM sqlite_master WHERE type='table'"
-                    )
-                }
-        except DatabaseError as exc:
-            raise NotAStudioDatabase(f"{self.path or self.url} is not a Studio database") from exc
-        if not tables:
-            SQLModel.metadata.create_all(
-                self.engine,
-                tables=[meta_t, run_t, checkpoint_t, output_t, event_t],
-            )
-            with self._write() as conn:
-                existing = conn.execute(select(meta_t.c.key)).scalars().all()
-                if "app" not in existing:
-                    conn.execute(insert(meta_t), [
-                        {"key": "app", "value": APP_ID},
-                        {"key": "schema_version", "value": str(SCHEMA_VERSION)},
-                    ])
-            return
-        if "studio_meta" not in tables:
-            raise NotAStudioDatabase(f"{self.path or self.url} is not a Studio database (it belongs to another program)")
-        with self._read() as conn:
+        """Create the tables of a new file, or check an existing file is ours.
+
+        Creation happens in one BEGIN IMMEDIATE transaction, so processes that open a
+        new file at the same moment see either nothing or the whole schema.
+        """
+        all_tables = [meta_t, run_t, checkpoint_t, output_t, event_t]
+        with self._write() as conn:
+            tables = set(conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'")).scalars())
+            if not tables:
+                SQLModel.metadata.create_all(conn, tables=all_tables)
+                conn.execute(insert(meta_t), [
+                    {"key": "app", "value": APP_ID},
+                    {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                ])
+                return
+            if "studio_meta" not in tables:
+                raise NotAStudioDatabase(
+                    f"{self.path} is not a Studio database (it belongs to another program)"
+                )
             meta: dict[str, str] = {k: v for k, v in conn.execute(select(meta_t.c.key, meta_t.c.value))}
         if meta.get("app") != APP_ID:
-            raise NotAStudioDatabase(f"{self.path or self.url} is not a Studio database")
-        version = int(meta.get("schema_version", "0"))
+            raise NotAStudioDatabase(f"{self.path} is not a Studio database")
+        try:
+            version = int(meta.get("schema_version", "0"))
+        except ValueError:
+            raise NotAStudioDatabase(f"{self.path} has a damaged schema version") from None
         if version > SCHEMA_VERSION:
-            raise NotAStudioDatabase(
-                f"{self.path or self.url} was made by a newer Workflow Studio (schema {version})"
-            )
+            raise NotAStudioDatabase(f"{self.path} was made by a newer Workflow Studio (schema {version})")
 
     def close(self) -> None:
         self.engine.dispose()
@@ -304,8 +338,7 @@ class Store:
             id=m["id"], workflow=m["workflow"], workflow_json=m["workflow_json"], name=m["name"],
             status=m["status"], created_at=m["created_at"], updated_at=m["updated_at"],
             parent_run=m["parent_run"], parent_checkpoint=m["parent_checkpoint"],
-            breakpoints=json.loads(m["breakpoints"] or "{}"),
-            paused_before=json.loads(m["paused_before"] or "[]"),
+            breakpoints_json=m["breakpoints"], paused_before_json=m["paused_before"],
             owner_host=m["owner_host"], owner_pid=m["owner_pid"], owner_start=m["owner_start"],
             lease_until=m["lease_until"],
         )
@@ -351,15 +384,38 @@ class Store:
             written = self._insert_events(conn, run_id, events, stamp)
         return cp, written
 
-    def claim_run(self, run_id: str, owner: dict[str, Any], *, allowed: tuple[str, ...]) -> bool:
-        """Atomically take a run over (status → running) if its status is one of ``allowed``."""
+    def claim_run(
+        self,
+        run_id: str,
+        owner: dict[str, Any],
+        *,
+        allowed: tuple[str, ...],
+        expect: tuple[tuple[str, str], int | None] | None = None,
+        **fields: Any,
+    ) -> bool:
+        """Atomically take a run over (status → running).
+
+        Only if its status is one of ``allowed`` and, with ``expect`` (the run's
+        ``version`` and latest checkpoint seq as read), nobody changed it since.
+        """
+        values = {**owner, **fields}
+        if isinstance(values.get("breakpoints"), dict):
+            values["breakpoints"] = dumps(values["breakpoints"])
         with self._write() as conn:
+            if expect is not None and not self._unchanged(conn, run_id, expect):
+                return False
             result = conn.execute(
                 update(run_t)
                 .where(run_t.c.id == run_id, run_t.c.status.in_(allowed))
-                .values(status="running", updated_at=now_iso(), **owner)
+                .values(status="running", updated_at=now_iso(), **values)
             )
             return result.rowcount == 1
+
+    def _unchanged(self, conn: Connection, run_id: str, expect: tuple[tuple[str, str], int | None]) -> bool:
+        (status, updated_at), seq = expect
+        row = conn.execute(select(run_t.c.status, run_t.c.updated_at).where(run_t.c.id == run_id)).first()
+        latest = conn.execute(select(func.max(checkpoint_t.c.seq)).where(checkpoint_t.c.run_id == run_id)).scalar()
+        return row is not None and (row.status, row.updated_at) == (status, updated_at) and latest == seq
 
     def mark_interrupted_if(self, run_id: str, owner_pid: int | None, owner_host: str | None) -> bool:
         """Mark a running run interrupted, if its owner is still the given (dead) one."""
@@ -408,11 +464,14 @@ class Store:
         run_id: str,
         checkpoint: NewCheckpoint | None,
         events: list[NewEvent],
+        expect: tuple[tuple[str, str], int | None] | None = None,
         **run_fields: Any,
     ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """Write a checkpoint (with its outputs) and events in one transaction."""
         stamp = now_iso()
         with self._write() as conn:
+            if expect is not None and not self._unchanged(conn, run_id, expect):
+                raise RunBusy(f"run '{run_id}' changed meanwhile (another command is using it): try again")
             cp = self._insert_checkpoint(conn, run_id, checkpoint, stamp) if checkpoint else None
             written = self._insert_events(conn, run_id, events, stamp)
             conn.execute(_UPDATE_RUN, {**run_fields, "updated_at": stamp, "run_key": run_id})
@@ -486,7 +545,8 @@ class Store:
                 .order_by(event_t.c.seq)
             ).all()
         return [
-            {"seq": r.seq, "time": r.time, "event": r.event, "node": r.node, "detail": json.loads(r.detail)}
+            {"seq": r.seq, "time": r.time, "event": r.event, "node": r.node,
+             "detail": _stored_json(r.detail, f"history event {r.seq} of run '{run_id}'")}
             for r in rows
         ]
 
@@ -612,52 +672,67 @@ class Store:
         if dry_run or not plan:
             result["dry_run"] = dry_run
             return result
-        for run_id, chosen in plan.items():
-            self._delete_checkpoints(run_id, chosen)
-        result["outputs_deleted"] = self._collect_outputs()
+        # Fold every state first: a run whose data fails its checksum stops the
+        # command before anything is deleted.
+        bases = {run_id: self._base_after(run_id, chosen) for run_id, chosen in plan.items()}
+        with self._write() as conn:
+            for run_id, chosen in plan.items():
+                self._delete_checkpoints(conn, run_id, chosen, bases[run_id])
+            result["outputs_deleted"] = self._collect_outputs(conn)
         self.reclaim_space()
         result["dry_run"] = False
         return result
 
-    def _delete_checkpoints(self, run_id: str, chosen: list[dict[str, Any]]) -> None:
+    def _base_after(self, run_id: str, chosen: list[dict[str, Any]]) -> tuple[str, str] | None:
+        """The oldest checkpoint kept after deleting ``chosen``, with its full index."""
         doomed = {c["id"] for c in chosen}
         remaining = [c for c in self.checkpoints(run_id) if c["id"] not in doomed]
-        # Fold the state into the oldest kept checkpoint so that it stands on its own.
-        first = remaining[0]["id"] if remaining else None
-        base = dumps(self.load(run_id, first, with_outputs=False).index.to_base()) if first else None
-        with self._write() as conn:
-            if first is not None:
-                row = conn.execute(
-                    select(checkpoint_t.c.delta, checkpoint_t.c.base).where(checkpoint_t.c.id == first)
-                ).one()
-                if row.base is None:
-                    conn.execute(
-                        update(checkpoint_t)
-                        .where(checkpoint_t.c.id == first)
-                        .values(base=base, checksum=checksum(row.delta, base))
-                    )
-            conn.execute(delete(checkpoint_t).where(checkpoint_t.c.id.in_(doomed)))
-            self._insert_events(
-                conn, run_id,
-                [NewEvent("cleanup", None, {"deleted": len(doomed), "checkpoints": sorted(c["seq"] for c in chosen)})],
-                now_iso(),
-            )
+        if not remaining:
+            return None
+        first = remaining[0]["id"]
+        return first, dumps(self.load(run_id, first, with_outputs=False).index.to_base())
 
-    def _collect_outputs(self) -> int:
+    def _delete_checkpoints(
+        self, conn: Connection, run_id: str, chosen: list[dict[str, Any]], base: tuple[str, str] | None
+    ) -> None:
+        if base is not None:
+            # The oldest kept checkpoint must stand on its own once those before it are gone.
+            first, index = base
+            row = conn.execute(
+                select(checkpoint_t.c.delta, checkpoint_t.c.base).where(checkpoint_t.c.id == first)
+            ).one()
+            if row.base is None:
+                conn.execute(
+                    update(checkpoint_t)
+                    .where(checkpoint_t.c.id == first)
+                    .values(base=index, checksum=checksum(row.delta, index))
+                )
+        doomed = [c["id"] for c in chosen]
+        for start in range(0, len(doomed), 500):
+            conn.execute(delete(checkpoint_t).where(checkpoint_t.c.id.in_(doomed[start:start + 500])))
+        self._insert_events(
+            conn, run_id,
+            [NewEvent("cleanup", None, {"deleted": len(doomed), "checkpoints": sorted(c["seq"] for c in chosen)})],
+            now_iso(),
+        )
+
+    def _collect_outputs(self, conn: Connection) -> int:
         """Delete stored outputs that no checkpoint refers to any more."""
-        with self._write() as conn:
-            referenced: set[str] = set()
-            for row in conn.execute(select(checkpoint_t.c.delta, checkpoint_t.c.base)):
+        referenced: set[str] = set()
+        for row in conn.execute(select(checkpoint_t.c.delta, checkpoint_t.c.base)):
+            try:
                 if row.base:
                     referenced |= StateIndex.from_base(json.loads(row.base)).output_ids()
                 delta = json.loads(row.delta)
-                if delta.get("output"):
-                    referenced.add(delta["output"])
-                referenced |= set(delta.get("outputs", {}).values())
-            all_ids = set(conn.execute(select(output_t.c.id)).scalars().all())
-            orphans = list(all_ids - referenced)
-            for start in range(0, len(orphans), 500):
-                conn.execute(delete(output_t).where(output_t.c.id.in_(orphans[start:start + 500])))
+            except (ValueError, TypeError):
+                return 0  # a damaged checkpoint: keep every output rather than guess
+            if delta.get("output"):
+                referenced.add(delta["output"])
+            referenced |= set(delta.get("outputs", {}).values())
+        all_ids = set(conn.execute(select(output_t.c.id)).scalars().all())
+        orphans = list(all_ids - referenced)
+        for start in range(0, len(orphans), 500):
+            conn.execute(delete(output_t).where(output_t.c.id.in_(orphans[start:start + 500])))
         return len(orphans)
 
     def reclaim_space(self) -> None:
@@ -695,6 +770,9 @@ def open_store(db: str | Path, *, durable: bool = True) -> Store:
     key = (to_url(db), durable)
     with _stores_lock:
         store = _stores.get(key)
+        if store is not None and store.path is not None and not store.path.exists():
+            store.close()  # the file was deleted: start a new one rather than write to the old inode
+            store = None
         if store is None:
             store = Store(db, durable=durable)
             _stores[key] = store

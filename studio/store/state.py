@@ -32,7 +32,11 @@ class StateIndex:
         if "inputs" in delta:
             self.inputs.update(copy.deepcopy(delta["inputs"]))
         for node, output_id in delta.get("outputs", {}).items():
-            self._set(node, NodeEntry(COMPLETED, output=output_id))
+            entry = self.nodes.get(node)
+            if entry is not None and entry.status == COMPLETED:
+                entry.output = output_id  # an edit of a completed node keeps its place
+            else:
+                self._set(node, NodeEntry(COMPLETED, output=output_id))
         if "node" in delta:
             self._set(
                 delta["node"],
