@@ -328,3 +328,51 @@ def test_zoom_fit_and_select_all(window: MainWindow, qtbot: Any, examples: Path)
     action(window, "actionSelectAll").trigger()
     assert window.scene.selected_node_ids() == list(window.document.workflow.nodes)
     assert window.document.undo_stack.count() == 0  # zoom and selection are not edits
+
+
+def test_drop_from_the_palette_adds_at_the_drop_point(window: MainWindow, qtbot: Any) -> None:
+    from PySide6.QtCore import QMimeData
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    view = window.findChild(QWidget, "palette").findChild(QAbstractItemView)
+    model = view.model()
+    row = next(r for r in range(model.rowCount()) if model.index(r, 0).data(Qt.ItemDataRole.UserRole) == "log")
+    mime: QMimeData = model.mimeData([model.index(row, 0)])
+    viewport = window.canvas.viewport()
+    point = QPointF(400, 300)
+    actions = Qt.DropAction.CopyAction | Qt.DropAction.MoveAction
+    enter = QDragEnterEvent(point.toPoint(), actions, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(viewport, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(point, actions, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(viewport, drop)
+    (node,) = window.document.workflow.nodes.values()
+    assert node.type == "log"
+    expected = window.canvas.mapToScene(point.toPoint())
+    assert abs(node.position[0] - expected.x()) <= 40 and abs(node.position[1] - expected.y()) <= 40
+
+
+def test_middle_button_drag_pans_the_view(window: MainWindow, qtbot: Any, examples: Path) -> None:
+    window.open_workflow(examples / "csv-report.flow.json")
+    viewport = window.canvas.viewport()
+    before = window.canvas.mapToScene(viewport.rect().center())
+    qtbot.mousePress(viewport, Qt.MouseButton.MiddleButton, pos=QPoint(500, 400))
+    qtbot.mouseMove(viewport, QPoint(450, 380))
+    qtbot.mouseMove(viewport, QPoint(400, 360))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.MiddleButton, pos=QPoint(400, 360))
+    after = window.canvas.mapToScene(viewport.rect().center())
+    assert after.x() > before.x() and after.y() > before.y()
+    assert window.document.undo_stack.count() == 0
+
+
+def test_unexpected_errors_are_shown_not_fatal(window: MainWindow,
+                                               no_blocking_dialogs: list[Any]) -> None:
+    from studio.ui.app import _report_unexpected
+
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError as exc:
+        _report_unexpected(type(exc), exc, exc.__traceback__)
+    assert no_blocking_dialogs and "boom" in no_blocking_dialogs[-1][1]
