@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-_EXIT_STATUS = pytest.StashKey[int]()
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 
 
@@ -30,21 +28,3 @@ def examples(tmp_path: Path) -> Path:
     shutil.copytree(EXAMPLES, target)
     return target
 
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    session.config.stash[_EXIT_STATUS] = int(exitstatus)
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_unconfigure(config: pytest.Config) -> None:
-    """Leave without interpreter finalization once Qt has been loaded.
-
-    PySide6 can abort the interpreter while it garbage-collects at exit ("Fatal
-    Python error: none_dealloc", seen once in CI after every test had passed).
-    By now every result has been reported, so skip that phase and keep pytest's
-    own exit status.
-    """
-    if "PySide6.QtCore" in sys.modules and _EXIT_STATUS in config.stash:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(config.stash[_EXIT_STATUS])

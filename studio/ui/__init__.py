@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from studio.ui import signals as _pyside_fix  # noqa: F401 - must run before any other Qt code
 from studio.ui.main_window import MainWindow
 
 __all__ = ["MainWindow"]

@@ -12,7 +12,6 @@ from PySide6.QtCore import QObject, Signal
 from studio import api
 from studio.engine import Execution
 from studio.errors import StudioError
-from studio.ui.signals import emit
 
 log = logging.getLogger("studio.ui")
 
@@ -72,12 +71,12 @@ class RunBridge(QObject):
             self._execution = None
             self._active = False
         if state is not None:
-            emit(self.finished, state)
+            self.finished.emit(state)
         else:
-            emit(self.failed, problem)
+            self.failed.emit(problem)
 
     def _forward(self, event: dict[str, Any]) -> None:
-        emit(self.event, event)
+        self.event.emit(event)
 
     def _keep(self, execution: Execution) -> None:
         with self._lock:

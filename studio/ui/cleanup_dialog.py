@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
 from studio import api
 from studio.errors import StudioError
 from studio.ui.debug_panels import human_bytes
-from studio.ui.signals import emit
 
 
 class CleanupDialog(QDialog):
@@ -110,6 +109,6 @@ class CleanupDialog(QDialog):
             self.preview.setText(str(exc))
             return {}
         self.preview.setText(f"Deleted {result['deleted']} checkpoints.")
-        emit(self.cleaned, result)
+        self.cleaned.emit(result)
         self.accept()
         return result

@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
 from studio.model.types import is_table
 from studio.ui import theme
 from studio.ui.canvas.items import short_value
-from studio.ui.signals import emit
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 VALUE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -200,7 +199,7 @@ class StateView(QWidget):
     def _double_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
         path = item.data(0, PATH_ROLE)
         if path:
-            emit(self.edit_requested, str(path), json.loads(item.data(0, VALUE_ROLE)))
+            self.edit_requested.emit(str(path), json.loads(item.data(0, VALUE_ROLE)))
 
 
 class CheckpointList(QWidget):
@@ -283,12 +282,12 @@ class CheckpointList(QWidget):
             return
         chosen = self.current_id()
         self.fork_button.setEnabled(chosen is not None)
-        emit(self.chosen, None if self.is_latest(chosen) else chosen)
+        self.chosen.emit(None if self.is_latest(chosen) else chosen)
 
     def _fork(self) -> None:
         chosen = self.current_id()
         if chosen is not None:
-            emit(self.fork_requested, chosen)
+            self.fork_requested.emit(chosen)
 
 
 class HistoryView(QTreeWidget):
@@ -396,7 +395,7 @@ class InterruptedBar(QFrame):
                                    ("interruptedDiscard", "Discard", self.discard_requested)):
             button = QPushButton(text)
             button.setObjectName(name)
-            button.clicked.connect(lambda _=False, s=signal: self.run_id and emit(s, self.run_id))
+            button.clicked.connect(lambda _=False, s=signal: self.run_id and s.emit(self.run_id))
             layout.addWidget(button)
         self.hide()
 

@@ -14,7 +14,6 @@ from studio.model.spec import NodeSpec
 from studio.model.validate import validate_data
 from studio.model.workflow import Workflow
 from studio.nodes import specs as node_specs
-from studio.ui.signals import emit
 
 _NODE_PROBLEM = re.compile(r"^node '([^']+)': (.*)$")
 _EDGE_PROBLEM = re.compile(r"^edge [^ ]+ -> ([^.]+)\.[^:]+: (.*)$")
@@ -90,10 +89,10 @@ class Document(QObject):
                 by_node.setdefault(match.group(1), []).append(line)
         self.problems = problems
         self.node_problems = by_node
-        emit(self.problems_changed)
+        self.problems_changed.emit()
 
     def _on_model_event(self, event: str, payload: Any) -> None:
-        emit(self.model_event, event, payload)
+        self.model_event.emit(event, payload)
         if event != "node_moved" and event != "note_changed":
             self._revalidate_timer.start()
 

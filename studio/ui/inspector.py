@@ -28,7 +28,6 @@ from studio.model.spec import NodeSpec
 from studio.model.types import format_number, matches
 from studio.ui.commands import SetLabelCommand, SetParamCommand
 from studio.ui.document import Document
-from studio.ui.signals import emit
 
 UNSET = ...
 
@@ -69,7 +68,7 @@ class JsonEdit(QPlainTextEdit):
 
     def focusOutEvent(self, event: QFocusEvent) -> None:  # noqa: N802
         super().focusOutEvent(event)
-        emit(self.committed)
+        self.committed.emit()
 
 
 def parse_loose(text: str) -> Any:

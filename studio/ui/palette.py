@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
 
 from studio.model.spec import NodeSpec
 from studio.ui import theme
-from studio.ui.signals import emit
 
 NODE_TYPE_MIME = "application/x-studio-node-type"
 CATEGORY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -188,7 +187,7 @@ class Palette(QWidget):
     def _choose(self, index: QModelIndex) -> None:
         type_id = index.data(Qt.ItemDataRole.UserRole)
         if type_id:
-            emit(self.node_chosen, str(type_id))
+            self.node_chosen.emit(str(type_id))
 
     def _choose_first(self) -> None:
         if self.proxy.rowCount():
@@ -253,7 +252,7 @@ class QuickAdd(QFrame):
         type_id = index.data(Qt.ItemDataRole.UserRole)
         self.hide()
         if type_id:
-            emit(self.node_chosen, str(type_id))
+            self.node_chosen.emit(str(type_id))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Escape:

@@ -13,7 +13,6 @@ from studio.model.workflow import Edge, Note
 from studio.ui import theme
 from studio.ui.canvas.items import EdgeItem, NodeItem, NoteItem, PortItem, bezier
 from studio.ui.commands import AddEdgeCommand, MoveNodesCommand, RemoveEdgeCommand
-from studio.ui.signals import emit
 
 if TYPE_CHECKING:
     from studio.ui.canvas.scene import WorkflowScene
@@ -120,7 +119,7 @@ class ConnectInteraction:
             return
         problem = connection_problem(self.scene, self.anchor, target)
         if problem is not None:
-            emit(self.scene.status_message, problem)
+            self.scene.status_message.emit(problem)
             return
         source, dest = (self.anchor, target) if self.anchor.output else (target, self.anchor)
         edge = Edge(source.node_id, source.name, dest.node_id, dest.name)
@@ -132,7 +131,7 @@ class ConnectInteraction:
                 doc.push(AddEdgeCommand(doc.workflow, edge))
         else:
             doc.push(AddEdgeCommand(doc.workflow, edge))
-        emit(self.scene.status_message, f"Connected {edge}")
+        self.scene.status_message.emit(f"Connected {edge}")
 
 
 class MoveInteraction:

@@ -29,7 +29,6 @@ from PySide6.QtWidgets import (
 from studio.model.spec import NodeSpec
 from studio.model.workflow import Edge, Node, Note
 from studio.ui import theme
-from studio.ui.signals import emit
 
 if TYPE_CHECKING:
     from studio.ui.canvas.scene import WorkflowScene
@@ -420,7 +419,7 @@ class NodeItem(QGraphicsItem):
     def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
         scene = self.scene()
         if scene is not None:
-            emit(scene.node_double_clicked, self.node.id)  # type: ignore[attr-defined]
+            scene.node_double_clicked.emit(self.node.id)  # type: ignore[attr-defined]
         event.accept()
 
 
@@ -542,5 +541,5 @@ class NoteItem(QGraphicsItem):
     def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
         scene = self.scene()
         if scene is not None:
-            emit(scene.note_double_clicked, self.note)  # type: ignore[attr-defined]
+            scene.note_double_clicked.emit(self.note)  # type: ignore[attr-defined]
         event.accept()

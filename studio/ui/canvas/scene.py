@@ -33,7 +33,6 @@ from studio.ui.commands import (
 )
 from studio.ui.document import Document
 from studio.ui.layout import layered_positions
-from studio.ui.signals import emit
 
 PASTE_OFFSET = 40.0
 
@@ -233,7 +232,7 @@ class WorkflowScene(QGraphicsScene):
         node = Node(node_id, type_id, params=params, label=label, position=(x, y))
         self.document.push(AddNodeCommand(wf, node))
         self.select_only([node_id])
-        emit(self.status_message, f"Added {label}")
+        self.status_message.emit(f"Added {label}")
         return node_id
 
     def _snap(self, value: float) -> float:
@@ -282,7 +281,7 @@ class WorkflowScene(QGraphicsScene):
         """Paste workflow JSON as new nodes (fresh ids), selected afterwards; one undo step."""
         pasted = parse_clipboard(text)
         if pasted is None or (not pasted.nodes and not pasted.notes):
-            emit(self.status_message, "Nothing to paste: the clipboard holds no workflow nodes.")
+            self.status_message.emit("Nothing to paste: the clipboard holds no workflow nodes.")
             return False
         offset = (PASTE_OFFSET, PASTE_OFFSET)
         if at is not None:
@@ -334,7 +333,7 @@ class WorkflowScene(QGraphicsScene):
                 moves[node_id] = (old, new)
         if moves:
             self.document.push(MoveNodesCommand(wf, moves, text="Auto-layout"))
-            emit(self.status_message, "Laid out the workflow left to right.")
+            self.status_message.emit("Laid out the workflow left to right.")
 
     def insert_ports(self, item: NodeItem, edge: Edge) -> tuple[PortItem, PortItem] | None:
         """The first input and output of ``item`` that fit into ``edge``, if any."""
@@ -362,7 +361,7 @@ class WorkflowScene(QGraphicsScene):
         self.document.push(RemoveEdgeCommand(wf, edge))
         self.document.push(AddEdgeCommand(wf, Edge(edge.source, edge.source_port, node_id, inp.name)))
         self.document.push(AddEdgeCommand(wf, Edge(node_id, out.name, edge.target, edge.target_port)))
-        emit(self.status_message, f"Inserted {wf.nodes[node_id].title} into the edge")
+        self.status_message.emit(f"Inserted {wf.nodes[node_id].title} into the edge")
 
     # -- run status (the debugger colours nodes) --------------------------------------
 
@@ -441,7 +440,7 @@ class WorkflowScene(QGraphicsScene):
                 if not item.isSelected():
                     self.select_only([node_id])
                 break
-        emit(self.context_menu_requested, event.scenePos(), event.screenPos(), node_id)
+        self.context_menu_requested.emit(event.scenePos(), event.screenPos(), node_id)
         event.accept()
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import QGraphicsView, QWidget
 from studio.ui.canvas.items import NodeItem, NoteItem
 from studio.ui.canvas.scene import WorkflowScene
 from studio.ui.palette import NODE_TYPE_MIME
-from studio.ui.signals import emit
 
 MIN_ZOOM = 0.15
 MAX_ZOOM = 3.0
@@ -172,7 +171,7 @@ class CanvasView(QGraphicsView):
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         pos = event.position().toPoint()
         if event.button() == Qt.MouseButton.LeftButton and self.itemAt(pos) is None:
-            emit(self.quick_add_requested, self.mapToScene(pos), self.viewport().mapToGlobal(pos))
+            self.quick_add_requested.emit(self.mapToScene(pos), self.viewport().mapToGlobal(pos))
             event.accept()
             return
         super().mouseDoubleClickEvent(event)
@@ -192,7 +191,7 @@ class CanvasView(QGraphicsView):
         pos = self.viewport().mapFromGlobal(self.cursor().pos())
         if not self.viewport().rect().contains(pos):
             pos = self.viewport().rect().center()
-        emit(self.quick_add_requested, self.mapToScene(pos), self.viewport().mapToGlobal(pos))
+        self.quick_add_requested.emit(self.mapToScene(pos), self.viewport().mapToGlobal(pos))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
