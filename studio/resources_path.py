@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 from importlib.resources import files
 from pathlib import Path
 
 
 def resources_dir() -> Path:
     """The ``resources`` folder, shipped inside the package as ``studio.resources``."""
-    try:
+    with contextlib.suppress(ModuleNotFoundError):
         path = Path(str(files("studio.resources")))
         if (path / "examples").is_dir():
             return path
-    except ModuleNotFoundError:
-        pass
+    # A source checkout run without installing: the folder beside the package.
     return Path(__file__).resolve().parent.parent / "resources"
 
 

@@ -78,7 +78,7 @@ def owner_alive(run: RunRecord) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        pass
+        log.debug("process %s belongs to another user; judging it by its start time", run.owner_pid)
     if _process_state(run.owner_pid) in ("Z", "X"):
         return False
     started = process_start(run.owner_pid)

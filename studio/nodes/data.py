@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -104,10 +105,8 @@ def _write_file(inputs: dict[str, Any], params: dict[str, Any], ctx: NodeContext
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
     except (OSError, ValueError) as exc:
-        try:
-            tmp.unlink(missing_ok=True)
-        except (OSError, ValueError):
-            pass
+        with contextlib.suppress(OSError, ValueError):
+            tmp.unlink(missing_ok=True)  # best effort: the write already failed
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise fail(f"cannot write {path}: {reason}") from None
     return {"path": str(path)}
