@@ -40,13 +40,6 @@ def get_store(db: str | Path | None = None) -> Store:
     return open_store(db if db is not None else default_db())
 
 
-def _executor(name: str) -> None:
-    if name != "local":
-        raise UsageError(
-            f"--executor {name}: only 'local' is available in this version (runs use worker threads)"
-        )
-
-
 def validate(file: str | Path) -> list[str]:
     """Every problem of a workflow file, one line each; empty when valid."""
     try:
@@ -77,11 +70,10 @@ def run(
     on_execution: ExecutionHook | None = None,
 ) -> dict[str, Any]:
     """Start a new run of a workflow; the captured state where it stopped."""
-    _executor(executor)
     ex = Execution.new_run(
         get_store(db), load_workflow(file), inputs=inputs, break_before=break_before,
         break_after=break_after, until=until, breakpoints=breakpoints, workers=workers,
-        on_event=on_event,
+        executor=executor, on_event=on_event,
     )
     return _execute(ex, on_execution)
 
@@ -109,12 +101,11 @@ def resume(
     on_execution: ExecutionHook | None = None,
 ) -> dict[str, Any]:
     """Continue a run (or fork it, from an earlier checkpoint); the captured state."""
-    _executor(executor)
     ex = Execution.resume_run(
         get_store(db), run_id, workflow=load_workflow(workflow) if workflow is not None else None,
         from_checkpoint=from_checkpoint, set=set, break_before=break_before,
         break_after=break_after, until=until, clear_breakpoints=clear_breakpoints,
-        workers=workers, on_event=on_event,
+        workers=workers, executor=executor, on_event=on_event,
     )
     return _execute(ex, on_execution)
 
@@ -125,9 +116,8 @@ def step(
     on_execution: ExecutionHook | None = None,
 ) -> dict[str, Any]:
     """Run exactly one more node (the first of ``next``), then pause."""
-    _executor(executor)
     ex = Execution.resume_run(
-        get_store(db), run_id, step=True, workers=1,
+        get_store(db), run_id, step=True, workers=1, executor=executor,
         workflow=load_workflow(workflow) if workflow is not None else None, on_event=on_event,
     )
     return _execute(ex, on_execution)

@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,12 +17,13 @@ from typing import Any
 import networkx as nx
 
 from studio.engine import owner
+from studio.engine.executors import NodeExecutor, check_executor, make_executor
 from studio.engine.state import captured_state, parse_edits, stale_nodes
+from studio.engine.tasks import NodeResult, NodeTask
 from studio.errors import (
     BadStatePath,
     CorruptCheckpoint,
     InvalidWorkflow,
-    NodeError,
     RunBusy,
     StudioError,
     UnknownCheckpoint,
@@ -31,7 +32,7 @@ from studio.errors import (
 )
 from studio.model import Edge, Workflow, matches, validate_data
 from studio.model.types import coerce, type_of
-from studio.nodes import Cancelled, NodeContext, get, specs
+from studio.nodes import get, specs
 from studio.store import (
     COMPLETED,
     FAILED,
@@ -67,16 +68,6 @@ class Breakpoints:
         return cls(set(data.get("before", [])), set(data.get("after", [])))
 
 
-@dataclass
-class _Result:
-    node: str
-    outputs: dict[str, Any] | None = None
-    error: str | None = None
-    cancelled: bool = False
-    logs: list[str] = field(default_factory=list)
-    duration: float = 0.0
-
-
 def check_workflow(workflow: Workflow) -> None:
     problems = validate_data(workflow.to_dict(), specs())
     if problems:
@@ -99,11 +90,16 @@ class Execution:
     ``stop()`` and ``interrupt()`` may be called from any thread.
     """
 
-    def __init__(self, store: Store, *, workers: int = 4, on_event: EventListener | None = None) -> None:
+    def __init__(
+        self, store: Store, *, workers: int = 4, executor: str = "local", on_event: EventListener | None = None
+    ) -> None:
         if workers < 1:
             raise UsageError("--workers must be at least 1")
+        check_executor(executor)
         self.store = store
         self.workers = workers
+        self.executor = executor
+        self._runner: NodeExecutor | None = None
         self.on_event = on_event
         self.run_id: str | None = None
         self._setup: Callable[[], Snapshot | None] = lambda: None
@@ -140,9 +136,10 @@ class Execution:
         until: str | None = None,
         breakpoints: bool = True,
         workers: int = 4,
+        executor: str = "local",
         on_event: EventListener | None = None,
     ) -> Execution:
-        ex = cls(store, workers=workers, on_event=on_event)
+        ex = cls(store, workers=workers, executor=executor, on_event=on_event)
         ex.workflow = workflow
         ex.until = until
         before, after = list(break_before), list(break_after)
@@ -196,9 +193,10 @@ class Execution:
         clear_breakpoints: bool = False,
         step: bool = False,
         workers: int = 4,
+        executor: str = "local",
         on_event: EventListener | None = None,
     ) -> Execution:
-        ex = cls(store, workers=workers, on_event=on_event)
+        ex = cls(store, workers=workers, executor=executor, on_event=on_event)
         ex.until = until
         ex.step = step
         before, after = list(break_before), list(break_after)
@@ -306,6 +304,9 @@ class Execution:
             if self._request is None or rank[what] > rank[self._request]:
                 self._request = what
         self._cancel.set()
+        runner = self._runner
+        if runner is not None:
+            runner.cut_short()
 
     # -- the run -----------------------------------------------------------------------
 
@@ -353,12 +354,14 @@ class Execution:
         self._candidates = {n for n, count in self._waiting.items() if count == 0 and not self._is_done(n)}
         failed_now: set[str] = set()
         stepped: list[str] = []
-        running: dict[Future[_Result], str] = {}
+        running: dict[Future[NodeResult], str] = {}
         lease_at = time.time() + owner.HEARTBEAT_SECONDS
-        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=f"studio-{self.run_id}")
+        self._runner = make_executor(self.executor, self.workers, self._cancel, f"studio-{self.run_id}")
+        if self._cancel.is_set():
+            self._runner.cut_short()
         try:
             while True:
-                started = self._schedule(order, running, failed_now, stepped, pool)
+                started = self._schedule(order, running, failed_now, stepped)
                 if not running:
                     if started:
                         continue
@@ -378,7 +381,7 @@ class Execution:
                     self.store.heartbeat(self.run_id or "", time.time() + owner.LEASE_SECONDS)
                     lease_at = time.time() + owner.HEARTBEAT_SECONDS
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            self._runner.close()
         self._flush_started()
         self._conclude()
 
@@ -413,10 +416,9 @@ class Execution:
     def _schedule(
         self,
         order: dict[str, int],
-        running: dict[Future[_Result], str],
+        running: dict[Future[NodeResult], str],
         failed_now: set[str],
         stepped: list[str],
-        pool: ThreadPoolExecutor,
     ) -> bool:
         """Skip what must be skipped and start what is ready; whether anything changed."""
         busy = set(running.values())
@@ -451,7 +453,7 @@ class Execution:
             self._started.extend(NewEvent("node_started", n) for n in to_start)
             for node in to_start:
                 self._skip_once.discard(node)
-                running[pool.submit(self._run_node, node)] = node
+                running[self._submit(node)] = node
             progressed = True
         return progressed
 
@@ -463,56 +465,43 @@ class Execution:
             return bool(edges) and len(missing) == len(edges)
         return bool(missing)
 
-    def _run_node(self, node_id: str) -> _Result:
-        """Runs on a worker thread: gather inputs, call the node's code, catch everything."""
+    def _prepare(self, node_id: str) -> NodeTask | NodeResult:
+        """Gather and check a node's inputs (on the coordinating thread); a result if they do not fit."""
         node = self.workflow.nodes[node_id]
-        result = _Result(node_id)
-        started = time.perf_counter()
-        try:
-            node_type = get(node.type)
-            if node_type is None:
-                raise NodeError(f"unknown node type '{node.type}'")
-            spec = node_type.spec
-            inputs: dict[str, Any] = {}
-            by_port = {e.target_port: e for e in self._in_edges[node_id]}
-            for port in spec.inputs:
-                edge = by_port.get(port.name)
-                if edge is not None:
-                    if edge.source_port not in self._outputs.get(edge.source, {}):
-                        continue  # merge: that side was skipped
-                    value = coerce(self._outputs[edge.source][edge.source_port], port.type)
-                elif port.name in node.params:
-                    value = node.params[port.name]
-                else:
-                    continue
-                if not matches(value, port.type):
-                    raise NodeError(f"input '{port.name}' needs {port.type}, got {type_of(value)}")
-                inputs[port.name] = copy.deepcopy(value)
-            params = {p.name: p.default for p in spec.params if p.default is not None}
-            params.update(copy.deepcopy(node.params))
-            ctx = NodeContext(
-                node_id=node_id,
-                workflow_dir=self.workflow.folder,
-                run_inputs=copy.deepcopy(self._index.inputs),
-                log=result.logs.append,
-                cancel=self._cancel,
-            )
-            outputs = node_type.run(inputs, params, ctx)
-            declared = {p.name for p in spec.outputs}
-            # Keep exactly what the checkpoint holds, so a resumed run sees what an
-            # uninterrupted one saw (JSON turns int keys into text, tuples into lists).
-            result.outputs = _as_stored(node_id, {k: v for k, v in (outputs or {}).items() if k in declared})
-        except Cancelled:
-            result.cancelled = True
-        except NodeError as exc:
-            result.error = str(exc) or "node failed"
-        except Exception as exc:  # noqa: BLE001 - a node's bug must not take the run down
-            log.debug("node %s raised", node_id, exc_info=True)
-            result.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
-        result.duration = time.perf_counter() - started
-        return result
+        node_type = get(node.type)
+        if node_type is None:
+            return NodeResult(node_id, error=f"unknown node type '{node.type}'")
+        spec = node_type.spec
+        inputs: dict[str, Any] = {}
+        by_port = {e.target_port: e for e in self._in_edges[node_id]}
+        for port in spec.inputs:
+            edge = by_port.get(port.name)
+            if edge is not None:
+                if edge.source_port not in self._outputs.get(edge.source, {}):
+                    continue  # merge: that side was skipped
+                value = coerce(self._outputs[edge.source][edge.source_port], port.type)
+            elif port.name in node.params:
+                value = node.params[port.name]
+            else:
+                continue
+            if not matches(value, port.type):
+                return NodeResult(node_id, error=f"input '{port.name}' needs {port.type}, got {type_of(value)}")
+            inputs[port.name] = copy.deepcopy(value)
+        params = {p.name: p.default for p in spec.params if p.default is not None}
+        params.update(copy.deepcopy(node.params))
+        return NodeTask(node_id, node.type, inputs, params, copy.deepcopy(self._index.inputs),
+                        str(self.workflow.folder))
 
-    def _finish(self, result: _Result, failed_now: set[str]) -> None:
+    def _submit(self, node_id: str) -> Future[NodeResult]:
+        prepared = self._prepare(node_id)
+        if isinstance(prepared, NodeResult):
+            done: Future[NodeResult] = Future()
+            done.set_result(prepared)
+            return done
+        assert self._runner is not None  # set by _loop before anything is scheduled
+        return self._runner.submit(prepared)
+
+    def _finish(self, result: NodeResult, failed_now: set[str]) -> None:
         """Commit a finished node (on the coordinating thread, in one transaction)."""
         node = result.node
         if result.cancelled:
@@ -595,7 +584,9 @@ class Execution:
             status, event, detail = "failed", "run_failed", {"failed": failed}
         else:
             status, event = "paused", "paused"
-            paused_before = sorted(self._paused_before)
+            # A breakpoint the run was already stopped at, and that has not run yet
+            # (a step ran another node), does not fire again either.
+            paused_before = sorted(self._paused_before | {n for n in self._skip_once if not self._is_done(n)})
             why = [reason] if reason else self._hold_reasons
             detail = {"reason": "; ".join(why) or "pause requested", "before": paused_before}
         detail["elapsed"] = round(time.perf_counter() - self._started_at, 6)
@@ -616,39 +607,6 @@ class Execution:
                 self.on_event(item)
             except Exception:  # noqa: BLE001 - a listener must not break the run
                 log.exception("event listener failed")
-
-
-def _as_stored(node_id: str, outputs: dict[str, Any]) -> dict[str, Any]:
-    """The outputs as they come back from the database, or a clear failure naming the node."""
-    try:
-        return json.loads(json.dumps(outputs, allow_nan=False))  # type: ignore[no-any-return]
-    except ValueError as exc:
-        if "integer string conversion" in str(exc):
-            raise NodeError(f"node '{node_id}' produced a number too large to store (over 4300 digits)") from None
-        raise NodeError(
-            f"node '{node_id}' produced a number that is not finite (NaN or infinity), which JSON cannot hold"
-        ) from None
-    except TypeError:
-        bad = _find_bad(outputs)
-        raise NodeError(f"node '{node_id}' produced a value of type '{bad}' that cannot be stored as JSON") from None
-    except RecursionError:
-        raise NodeError(f"node '{node_id}' produced a value nested too deeply to store") from None
-
-
-def _find_bad(value: Any) -> str:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if not isinstance(k, str):
-                return type(k).__name__
-            found = _find_bad(v)
-            if found:
-                return found
-        return ""
-    if isinstance(value, list):
-        return next((f for f in (_find_bad(v) for v in value) if f), "")
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return ""
-    return type(value).__name__
 
 
 def _compact(workflow: Workflow) -> str:

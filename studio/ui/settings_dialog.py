@@ -28,7 +28,7 @@ class SettingsDialog(QDialog):
         self.database = QLineEdit(str(settings.value("database") or ""))
         self.database.setObjectName("settingsDatabase")
         self.database.setPlaceholderText(current_db)
-        self.database.setToolTip("A file (studio.db), sqlite:///path or postgresql+psycopg://user:pass@host/db. "
+        self.database.setToolTip("A file (studio.db) or sqlite:///path. "
                                  "Empty: $STUDIO_DB, else the default file.")
         self.executor = QComboBox()
         self.executor.setObjectName("settingsExecutor")

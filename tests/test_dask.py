@@ -1,0 +1,109 @@
+"""Nodes on Dask workers: the coordinator keeps checkpoints, so everything behaves as with local."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flows import edge, events, node, studio, wait_until, write_flow
+
+from studio import api
+
+distributed = pytest.importorskip("distributed")
+
+
+def _comparable(state: dict[str, Any]) -> dict[str, Any]:
+    """The state without ids; parallel branches may finish in another order."""
+    out = {k: v for k, v in state.items() if k not in ("run_id", "checkpoint_id")}
+    for key in ("completed", "skipped", "failed"):
+        out[key] = sorted(out[key])
+    return out
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """An existing Dask scheduler with one worker on this machine (loopback only)."""
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                       dashboard_address=None, protocol="tcp://", host="127.0.0.1")
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+
+
+def _flow(folder: Path) -> Path:
+    return write_flow(
+        folder, "mixed",
+        [node("src", "constant", value=[{"k": "x", "v": 2}, {"k": "y", "v": 3}]),
+         node("flag", "constant", value=False), node("route", "branch"),
+         node("yes", "aggregate", column="v", func="sum"), node("no", "sort_rows", column="v", descending=True),
+         node("join", "merge"), node("count", "expression", expr="len(a) * 10"),
+         node("broken", "fail", message="expected"), node("say", "log", message="count")],
+        [edge("flag", "route", "value", "condition"), edge("src", "route", "value", "value"),
+         edge("route", "yes", "true", "table"), edge("route", "no", "false", "table"),
+         edge("yes", "join", "table", "a"), edge("no", "join", "table", "b"),
+         edge("join", "count", "value", "a"), edge("count", "say", "result", "value"),
+         edge("src", "broken", "value", "value")],
+    )
+
+
+def test_dask_scheduler_gives_the_same_state_as_local(tmp_path: Path, scheduler: str) -> None:
+    flow = _flow(tmp_path)
+    db = tmp_path / "runs.db"
+    local = api.run(flow, db=db)
+    address = "dask://" + scheduler.removeprefix("tcp://")
+    remote = api.run(flow, db=db, executor=address)
+    assert local["status"] == "failed" and _comparable(remote) == _comparable(local)
+    assert remote["outputs"]["say"] == {"value": 20}
+    assert sorted(c["event"] for c in api.checkpoints(remote["run_id"], db=db)) == sorted(
+        c["event"] for c in api.checkpoints(local["run_id"], db=db)
+    )
+    assert events(api.history(remote["run_id"], db=db), "log")[0]["detail"]["line"] == "count 20"
+    # breakpoints, step and resume behave as with local
+    paused = api.run(flow, db=db, executor=address, break_before=["count"])
+    assert "count" in paused["next"] and "count" not in paused["outputs"]
+    started_before = len(events(api.history(paused["run_id"], db=db), "node_started"))
+    api.step(paused["run_id"], db=db, executor=address)
+    assert len(events(api.history(paused["run_id"], db=db), "node_started")) == started_before + 1
+    final = api.resume(paused["run_id"], db=db, executor=address, set={"outputs.join.value": [1]},
+                       clear_breakpoints=True)
+    assert final["outputs"]["say"] == {"value": 10}
+
+
+def test_pause_cuts_a_delay_on_dask_short(tmp_path: Path, scheduler: str) -> None:
+    flow = write_flow(tmp_path, "slow", [node("a", "constant", value=1), node("wait", "delay", seconds=60),
+                                         node("z", "log")], [edge("a", "wait"), edge("wait", "z")])
+    db = tmp_path / "runs.db"
+    holder: list[Any] = []
+    result: dict[str, Any] = {}
+    address = "dask://" + scheduler.removeprefix("tcp://")
+    worker = threading.Thread(target=lambda: result.update(
+        api.run(flow, db=db, executor=address, on_execution=holder.append)))
+    worker.start()
+    wait_until(lambda: bool(holder) and holder[0].run_id is not None
+               and bool(events(api.history(holder[0].run_id, db=db), "node_started", "wait")))
+    holder[0].pause()
+    worker.join(60)
+    assert result["status"] == "paused" and result["next"] == ["wait"]
+    data = json.loads(flow.read_text())
+    data["nodes"][1]["params"]["seconds"] = 0
+    flow.write_text(json.dumps(data))
+    assert api.resume(result["run_id"], db=db)["outputs"]["z"] == {"value": 1}
+
+
+def test_cli_starts_a_local_cluster_for_the_run(tmp_path: Path) -> None:
+    flow = write_flow(tmp_path, "tiny", [node("a", "constant", value=4), node("b", "math", op="mul", b=3)],
+                      [edge("a", "b", "value", "a")])
+    proc = studio("run", str(flow), "--executor", "dask", "--workers", "1", "--json", db=tmp_path / "r.db")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["outputs"]["b"] == {"result": 12}
+
+
+def test_unreachable_scheduler_is_one_line(tmp_path: Path) -> None:
+    flow = write_flow(tmp_path, "tiny", [node("a", "constant", value=1)], [])
+    proc = studio("run", str(flow), "--executor", "dask://127.0.0.1:9", db=tmp_path / "r.db")
+    assert proc.returncode == 2 and "cannot reach" in proc.stderr and "Traceback" not in proc.stderr
