@@ -104,8 +104,11 @@ def run_task_json(task_json: str, cancel_event: str | None = None) -> str:
 
         def watch() -> None:
             while not cancel.is_set():
-                if remote.wait(timeout=0.2):
-                    cancel.set()
+                try:
+                    if remote.wait(timeout=0.2):
+                        cancel.set()
+                except Exception:  # noqa: BLE001 - scheduler gone: the task is being dropped anyway
+                    return
 
         threading.Thread(target=watch, daemon=True, name="studio-cancel-watch").start()
     try:
