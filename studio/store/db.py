@@ -7,17 +7,13 @@ share one file without "database is locked" surprises.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +22,6 @@ from sqlalchemy import (
     Engine,
     bindparam,
     create_engine,
-    delete,
     event,
     func,
     insert,
@@ -44,6 +39,17 @@ from studio.errors import (
     StudioError,
     UnknownCheckpoint,
     UnknownRun,
+)
+from studio.store.cleanup import CleanupMixin
+from studio.store.records import (
+    NewCheckpoint,
+    NewEvent,
+    RunRecord,
+    checksum,
+    dumps,
+    now_iso,
+    short_id,
+    stored_json,
 )
 from studio.store.schema import (
     APP_ID,
@@ -72,91 +78,6 @@ _UPDATE_RUN = update(run_t).where(run_t.c.id == bindparam("run_key"))
 BUSY_TIMEOUT_MS = 30_000
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def short_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def dumps(value: Any) -> str:
-    """Canonical JSON; refuses NaN and values JSON cannot hold."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-
-def checksum(*parts: str | None) -> str:
-    h = hashlib.sha256()
-    for part in parts:
-        h.update(b"\x00" if part is None else part.encode("utf-8"))
-        h.update(b"\x1f")
-    return h.hexdigest()
-
-
-@dataclass
-class RunRecord:
-    """A run row as plain Python."""
-
-    id: str
-    workflow: str
-    workflow_json: str
-    name: str | None
-    status: str
-    created_at: str
-    updated_at: str
-    parent_run: str | None
-    parent_checkpoint: str | None
-    breakpoints_json: str
-    paused_before_json: str
-    owner_host: str | None
-    owner_pid: int | None
-    owner_start: str | None
-    lease_until: float | None
-
-    @property
-    def breakpoints(self) -> dict[str, list[str]]:
-        return _stored_json(self.breakpoints_json or "{}", f"the breakpoints of run '{self.id}'")
-
-    @property
-    def paused_before(self) -> list[str]:
-        return _stored_json(self.paused_before_json or "[]", f"the pause position of run '{self.id}'")
-
-    @property
-    def version(self) -> tuple[str, str]:
-        """What a later write compares against to know nobody changed the run meanwhile."""
-        return (self.status, self.updated_at)
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "workflow": self.workflow,
-            "status": self.status,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "parent_run": self.parent_run,
-        }
-
-
-@dataclass
-class NewEvent:
-    """A history event to write."""
-
-    event: str
-    node: str | None = None
-    detail: dict[str, Any] | None = None
-
-
-@dataclass
-class NewCheckpoint:
-    """A checkpoint to write: its event, node, delta, an optional full base, and new outputs."""
-
-    event: str
-    node: str | None
-    delta: dict[str, Any]
-    base: dict[str, Any] | None = None
-    outputs: dict[str, dict[str, Any]] | None = None  # output id -> {"node": n, "data": {...}}
-
-
 def _retry_busy(action: Callable[[], Any], attempts: int = 200) -> Any:
     """Retry a statement SQLite refuses with "locked" without waiting (switching to WAL)."""
     for attempt in range(attempts):
@@ -167,14 +88,6 @@ def _retry_busy(action: Callable[[], Any], attempts: int = 200) -> Any:
                 raise
             time.sleep(0.01 + 0.001 * attempt)
     return None
-
-
-def _stored_json(text: str, what: str) -> Any:
-    """Parse JSON read back from the database; damage is a clear error, never a traceback."""
-    try:
-        return json.loads(text)
-    except (ValueError, TypeError):
-        raise CorruptCheckpoint(f"{what} in the database is damaged") from None
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -191,7 +104,7 @@ def to_url(db: str | Path) -> str:
     return f"sqlite:///{Path(text).expanduser().resolve()}"
 
 
-class Store:
+class Store(CleanupMixin):
     """Runs, checkpoints, outputs and history in one database."""
 
     def __init__(self, db: str | Path, *, durable: bool = True) -> None:
@@ -546,7 +459,7 @@ class Store:
             ).all()
         return [
             {"seq": r.seq, "time": r.time, "event": r.event, "node": r.node,
-             "detail": _stored_json(r.detail, f"history event {r.seq} of run '{run_id}'")}
+             "detail": stored_json(r.detail, f"history event {r.seq} of run '{run_id}'")}
             for r in rows
         ]
 
@@ -634,106 +547,6 @@ class Store:
         return {node: found[e.output] for node, e in index.nodes.items() if e.output}
 
     # -- cleanup -----------------------------------------------------------------------
-
-    def cleanup(
-        self,
-        *,
-        run: str | None = None,
-        keep: int | None = None,
-        older_than_days: float | None = None,
-        completed: bool = False,
-        dry_run: bool = False,
-    ) -> dict[str, Any]:
-        """Delete old checkpoints safely; returns how many and how many bytes."""
-        runs = [self.get_run(run)] if run else self.list_runs()
-        if completed:
-            runs = [r for r in runs if r.status == "completed"]
-        cutoff = (
-            (datetime.now(UTC) - timedelta(days=older_than_days)).isoformat(timespec="milliseconds")
-            if older_than_days is not None
-            else None
-        )
-        plan: dict[str, list[dict[str, Any]]] = {}
-        for r in runs:
-            cps = self.checkpoints(r.id)
-            if not cps:
-                continue
-            protected = {cps[-1]["id"]} if r.status != "completed" else set()
-            candidates = cps[: max(len(cps) - keep, 0)] if keep is not None else list(cps)
-            chosen = [
-                c for c in candidates
-                if c["id"] not in protected and (cutoff is None or c["created_at"] < cutoff)
-            ]
-            if chosen:
-                plan[r.id] = chosen
-        deleted = sum(len(v) for v in plan.values())
-        freed = sum(c["size_bytes"] for v in plan.values() for c in v)
-        result: dict[str, Any] = {"deleted": deleted, "bytes": freed, "runs": sorted(plan)}
-        if dry_run or not plan:
-            result["dry_run"] = dry_run
-            return result
-        # Fold every state first: a run whose data fails its checksum stops the
-        # command before anything is deleted.
-        bases = {run_id: self._base_after(run_id, chosen) for run_id, chosen in plan.items()}
-        with self._write() as conn:
-            for run_id, chosen in plan.items():
-                self._delete_checkpoints(conn, run_id, chosen, bases[run_id])
-            result["outputs_deleted"] = self._collect_outputs(conn)
-        self.reclaim_space()
-        result["dry_run"] = False
-        return result
-
-    def _base_after(self, run_id: str, chosen: list[dict[str, Any]]) -> tuple[str, str] | None:
-        """The oldest checkpoint kept after deleting ``chosen``, with its full index."""
-        doomed = {c["id"] for c in chosen}
-        remaining = [c for c in self.checkpoints(run_id) if c["id"] not in doomed]
-        if not remaining:
-            return None
-        first = remaining[0]["id"]
-        return first, dumps(self.load(run_id, first, with_outputs=False).index.to_base())
-
-    def _delete_checkpoints(
-        self, conn: Connection, run_id: str, chosen: list[dict[str, Any]], base: tuple[str, str] | None
-    ) -> None:
-        if base is not None:
-            # The oldest kept checkpoint must stand on its own once those before it are gone.
-            first, index = base
-            row = conn.execute(
-                select(checkpoint_t.c.delta, checkpoint_t.c.base).where(checkpoint_t.c.id == first)
-            ).one()
-            if row.base is None:
-                conn.execute(
-                    update(checkpoint_t)
-                    .where(checkpoint_t.c.id == first)
-                    .values(base=index, checksum=checksum(row.delta, index))
-                )
-        doomed = [c["id"] for c in chosen]
-        for start in range(0, len(doomed), 500):
-            conn.execute(delete(checkpoint_t).where(checkpoint_t.c.id.in_(doomed[start:start + 500])))
-        self._insert_events(
-            conn, run_id,
-            [NewEvent("cleanup", None, {"deleted": len(doomed), "checkpoints": sorted(c["seq"] for c in chosen)})],
-            now_iso(),
-        )
-
-    def _collect_outputs(self, conn: Connection) -> int:
-        """Delete stored outputs that no checkpoint refers to any more."""
-        referenced: set[str] = set()
-        for row in conn.execute(select(checkpoint_t.c.delta, checkpoint_t.c.base)):
-            try:
-                if row.base:
-                    referenced |= StateIndex.from_base(json.loads(row.base)).output_ids()
-                delta = json.loads(row.delta)
-            except (ValueError, TypeError):
-                return 0  # a damaged checkpoint: keep every output rather than guess
-            if delta.get("output"):
-                referenced.add(delta["output"])
-            referenced |= set(delta.get("outputs", {}).values())
-        all_ids = set(conn.execute(select(output_t.c.id)).scalars().all())
-        orphans = list(all_ids - referenced)
-        for start in range(0, len(orphans), 500):
-            conn.execute(delete(output_t).where(output_t.c.id.in_(orphans[start:start + 500])))
-        return len(orphans)
 
     def reclaim_space(self) -> None:
         """Give freed pages back to the file system."""
