@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 
 from studio import api
 from studio.engine import Execution
@@ -19,11 +22,76 @@ log = logging.getLogger("studio.ui")
 JOBS: dict[str, Callable[..., dict[str, Any]]] = {"run": api.run, "resume": api.resume, "step": api.step}
 
 
+class _Courier(QObject):
+    """Carries results from worker threads to the GUI thread; created once and never deleted.
+
+    Workers never emit on a window's own objects: a window may be deleted (closed, or
+    garbage-collected) while a worker still runs, and emitting on a deleted object crashes.
+    """
+
+    deliver = Signal(object, str, object)  # weak reference to the receiver, its signal, the value
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deliver.connect(self._arrive, Qt.ConnectionType.QueuedConnection)
+
+    @staticmethod
+    def _arrive(ref: weakref.ReferenceType[QObject], signal: str, value: object) -> None:
+        receiver = ref()
+        if receiver is not None and shiboken6.isValid(receiver):
+            getattr(receiver, signal).emit(value)
+
+
+class _GuiThreadCollector(QObject):
+    """Runs Python's cyclic garbage collection on the GUI thread only.
+
+    Left automatic, a collection may start on a worker thread and destroy a Qt object
+    caught in a reference cycle there, which Qt does not allow (it crashes). So automatic
+    collection is turned off and this timer collects, generation by generation, as the
+    thresholds say (as pyqtgraph's GarbageCollector does).
+    """
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self.timer = QTimer(self)
+        self.timer.setInterval(500)
+        self.timer.timeout.connect(self.collect)
+        self.timer.start()
+        gc.disable()
+
+    @staticmethod
+    def collect() -> None:
+        counts, thresholds = gc.get_count(), gc.get_threshold()
+        for generation in (2, 1, 0):
+            if counts[generation] > thresholds[generation]:
+                gc.collect(generation)
+                return
+
+
+_courier: _Courier | None = None
+
+
+def _post(receiver: QObject, signal: str, value: object) -> None:
+    """Emit ``receiver.<signal>(value)`` on the GUI thread, unless the receiver is gone by then."""
+    assert _courier is not None
+    _courier.deliver.emit(weakref.ref(receiver), signal, value)
+
+
+def _make_courier() -> None:
+    """Create the courier on the GUI thread (called from the constructors below)."""
+    global _courier
+    if _courier is None:
+        _courier = _Courier()
+        app = QCoreApplication.instance()
+        if app is not None:
+            _GuiThreadCollector(app)
+
+
 class RunBridge(QObject):
     """Starts one engine job at a time on a worker thread.
 
-    Engine events arrive on the worker thread; emitting a Qt signal from there queues
-    them to the GUI thread, so slots always run on the GUI thread.
+    Engine events arrive on the worker thread; the courier queues them to the GUI thread,
+    where this bridge's signals are emitted, so slots always run on the GUI thread.
     """
 
     event = Signal(object)  # a history event (dict) as it is committed
@@ -32,6 +100,7 @@ class RunBridge(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        _make_courier()
         self._thread: threading.Thread | None = None
         self._execution: Execution | None = None
         self._active = False
@@ -71,12 +140,12 @@ class RunBridge(QObject):
             self._execution = None
             self._active = False
         if state is not None:
-            self.finished.emit(state)
+            _post(self, "finished", state)
         else:
-            self.failed.emit(problem)
+            _post(self, "failed", problem)
 
     def _forward(self, event: dict[str, Any]) -> None:
-        self.event.emit(event)
+        _post(self, "event", event)
 
     def _keep(self, execution: Execution) -> None:
         with self._lock:
@@ -97,3 +166,57 @@ class RunBridge(QObject):
         if self.busy and self._thread is not None:
             self.stop()
             self._thread.join(timeout)
+
+
+class Loader(QObject):
+    """Reads from the store on a worker thread so that the GUI thread never waits on it.
+
+    Requests are coalesced: while one read runs, only the newest waiting request is kept.
+    Results (or the exception a read raised) arrive on the GUI thread via ``loaded``.
+    """
+
+    loaded = Signal(object)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        _make_courier()
+        self._lock = threading.Lock()
+        self._pending: Callable[[], Any] | None = None
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def request(self, job: Callable[[], Any]) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._pending = job
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._work, name="studio-load", daemon=True)
+            self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                job, self._pending = self._pending, None
+                if job is None or self._closed:
+                    self._thread = None
+                    return
+            try:
+                result: Any = job()
+            except Exception as exc:  # noqa: BLE001 - reported to the GUI, which shows it
+                if not isinstance(exc, StudioError):
+                    log.exception("loading the run failed")
+                result = exc
+            with self._lock:
+                if self._closed:
+                    self._thread = None
+                    return
+            _post(self, "loaded", result)
+
+    def shutdown(self, timeout: float = 2.0) -> None:
+        with self._lock:
+            self._closed = True
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)

@@ -300,15 +300,41 @@ class HistoryView(QTreeWidget):
         self.setRootIsDecorated(False)
         self.setUniformRowHeights(True)
         self.setAlternatingRowColors(True)
-        for col in range(5):
-            self.header().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self._run_id: str | None = None
+        self._seqs: list[int] = []
+        for col, width in enumerate((44, 70, 120, 110, 70)):
+            self.setColumnWidth(col, width)
 
-    def fill(self, events: list[dict[str, Any]]) -> None:
-        self.clear()
-        for ev in events:
-            self.add(ev)
+    def fill(self, events: list[dict[str, Any]], run_id: str | None = None) -> None:
+        """Show ``events``; rows already shown for the same run are kept (a long run stays cheap)."""
+        shown = self._seqs if run_id == self._run_id else []
+        if shown and [ev["seq"] for ev in events[:len(shown)]] == shown:
+            events = events[len(shown):]
+        else:
+            self.clear()
+            self._seqs = []
+        self._run_id = run_id
+        self._append(events)
 
     def add(self, ev: dict[str, Any]) -> None:
+        """Show one live event of the shown run (ignored when it is already there)."""
+        if ev.get("run_id") not in (None, self._run_id):
+            return
+        if self._seqs and ev["seq"] <= self._seqs[-1]:
+            return
+        self._append([ev])
+
+    def _append(self, events: list[dict[str, Any]]) -> None:
+        if not events:
+            return
+        at_bottom = self.verticalScrollBar().value() >= self.verticalScrollBar().maximum() - 2
+        self.addTopLevelItems([self._item(ev) for ev in events])
+        self._seqs.extend(ev["seq"] for ev in events)
+        if at_bottom:
+            self.scrollToBottom()
+
+    @staticmethod
+    def _item(ev: dict[str, Any]) -> QTreeWidgetItem:
         detail = dict(ev.get("detail") or {})
         duration = detail.pop("duration", None)
         text = "" if duration is None else f"{float(duration) * 1000:.0f} ms"
@@ -324,8 +350,7 @@ class HistoryView(QTreeWidget):
         elif ev["event"] == "paused":
             item.setForeground(2, QColor(theme.STATUS_COLOURS["paused"]))
         item.setToolTip(5, json.dumps(ev.get("detail") or {}, indent=1)[:2000])
-        self.addTopLevelItem(item)
-        self.scrollToBottom()
+        return item
 
 
 class RunLog(QPlainTextEdit):

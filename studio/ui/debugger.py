@@ -8,17 +8,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QInputDialog, QToolBar
 
 from studio import api
-from studio.engine import run_workflow_copy
-from studio.engine.state import stale_nodes
 from studio.errors import StudioError
 from studio.model.workflow import Workflow
 from studio.ui import theme
-from studio.ui.bridge import RunBridge
+from studio.ui.bridge import Loader, RunBridge
 from studio.ui.canvas.items import short_value
 from studio.ui.cleanup_dialog import CleanupDialog
 from studio.ui.debug_panels import (
@@ -29,21 +27,27 @@ from studio.ui.debug_panels import (
     RunsList,
     StateView,
 )
+from studio.ui.run_snapshot import RESUMABLE, Snapshot
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
 
 log = logging.getLogger("studio.ui")
-RESUMABLE = ("paused", "failed")
 
 
 class Debugger(QObject):
     """Owns the run actions and panels of a main window and the run shown in them."""
 
+    refreshed = Signal()  # the panels show a fresh load from the store
+
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
         self.bridge = RunBridge(self)
+        self.loader = Loader(self)
+        self.loader.loaded.connect(self._loaded)
+        self._generation = 0
+        self._applied = 0
         self.run_id: str | None = None
         self.status: str | None = None
         self.state: dict[str, Any] | None = None
@@ -54,7 +58,7 @@ class Debugger(QObject):
         self._adopt_next_run = False
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(60)
+        self._refresh_timer.setInterval(100)
         self._refresh_timer.timeout.connect(self.refresh)
         self._stale_timer = QTimer(self)
         self._stale_timer.setSingleShot(True)
@@ -177,53 +181,69 @@ class Debugger(QObject):
         self.refresh()
 
     def refresh(self) -> None:
-        """Reload the shown run from the store into every panel and the canvas."""
-        db = self.window.db
-        labels = self.labels()
-        path = self.window.document.path
-        try:
-            all_runs = api.runs(db=db)
-        except StudioError as exc:
-            self.run_log.line(f"error: {exc}")
-            all_runs = []
-        mine = [r for r in all_runs if path is not None and r["workflow"] == str(path)]
-        self.runs_list.fill(mine, self.run_id)
-        self.offer_interrupted(all_runs)
-        if self.run_id is None:
-            self.state = None
-            hint = "No run shown: press Run (F5)"
-            if mine:
-                hint += f", or open one of this workflow's {len(mine)} earlier runs in the Runs tab"
-            self.state_view.show_state(None, hint + ".", labels)
-            self.checkpoint_list.fill([], labels)
-            self.history_view.fill([])
-            self._colour()
-            self.update_actions()
+        """Reload the shown run from the store (on a worker thread) into every panel and the canvas."""
+        self._generation += 1
+        stale_check = (self.run_id is not None and self.status in RESUMABLE + (None,)
+                       and not self.bridge.busy)
+        request = Snapshot(
+            generation=self._generation, db=self.window.db, run_id=self.run_id,
+            checkpoint=self.checkpoint, path=self.window.document.path,
+            workflow=self.window.document.workflow.copy() if stale_check else None,
+        )
+        self.loader.request(request.load)
+
+    def settled(self) -> bool:
+        """Nothing is running or waiting to be loaded: the panels show the store as it is."""
+        return (not self.bridge.busy and not self._refresh_timer.isActive()
+                and self._applied == self._generation)
+
+    def _loaded(self, result: Snapshot | Exception) -> None:
+        if isinstance(result, Exception):
+            self.run_log.line(f"error: {result}")
+            self._applied = self._generation
             return
-        try:
-            latest = api.state(self.run_id, db=db)
-            shown = latest if self.checkpoint is None else api.state(
-                self.run_id, db=db, checkpoint=self.checkpoint)
-            checkpoints = api.checkpoints(self.run_id, db=db)
-            history = api.history(self.run_id, db=db)
-        except StudioError as exc:
-            self.run_log.line(f"error: {exc}")
+        if result.run_id != self.run_id or result.checkpoint != self.checkpoint:
+            return  # shown something else meanwhile; its own load is on the way
+        self._applied = result.generation
+        labels = self.labels()
+        mine = [r for r in result.runs if result.path is not None and r["workflow"] == str(result.path)]
+        self.runs_list.fill(mine, self.run_id)
+        self.offer_interrupted(result.runs)
+        if result.error:
+            self.run_log.line(f"error: {result.error}")
+        if self.run_id is None or result.shown is None:
+            if self.run_id is None:
+                self.state = None
+                hint = "No run shown: press Run (F5)"
+                if mine:
+                    hint += f", or open one of this workflow's {len(mine)} earlier runs in the Runs tab"
+                self.state_view.show_state(None, hint + ".", labels)
+                self.checkpoint_list.fill([], labels)
+                self.history_view.fill([], None)
+                self._colour()
+                self.update_actions()
+            self.refreshed.emit()
             return
         if not self.bridge.busy:
-            self.status = latest["status"]
+            self.status = result.status
+        shown = result.shown
         self.state = shown
-        self.paused_before = next((list(e["detail"].get("before") or []) for e in reversed(history)
-                                   if e["event"] == "paused"), [])
-        self.checkpoint_list.fill(checkpoints, labels)
-        self.history_view.fill(history)
+        self.paused_before = result.paused_before
+        self.checkpoint_list.fill(result.checkpoints, labels)
+        self.history_view.fill(result.history, self.run_id)
         when = "latest" if self.checkpoint is None else f"as of checkpoint {shown['seq']} (time travel)"
         status = self.status if self.checkpoint is None else shown["status"]
         caption = f"Run {self.run_id} · {status} · {when}"
         if shown.get("errors"):
             caption += " · " + "; ".join(f"{k}: {v}" for k, v in shown["errors"].items())
         self.state_view.show_state(shown, caption, labels)
-        self._update_stale()
+        if result.stale is not None:
+            self.stale = result.stale
+        elif self.status not in RESUMABLE:
+            self.stale = []
+        self._colour()
         self.update_actions()
+        self.refreshed.emit()
 
     def _colour(self) -> None:
         """Colour the canvas by the shown state; hovering an edge previews its value."""
@@ -261,17 +281,12 @@ class Debugger(QObject):
             item.setToolTip(tip)
 
     def _update_stale(self) -> None:
-        """Nodes changed (with their descendants) since the shown paused/failed run ran them."""
-        self.stale = []
+        """The workflow was edited: find (off the GUI thread) which nodes it made stale."""
         if self.run_id is not None and self.status in RESUMABLE and not self.bridge.busy:
-            try:
-                store = api.get_store(self.window.db)
-                old = run_workflow_copy(store.get_run(self.run_id))
-                index = store.load(self.run_id, with_outputs=False).index
-                self.stale = stale_nodes(old, self.window.document.workflow, index)
-            except (StudioError, KeyError, ValueError) as exc:
-                log.debug("stale check failed: %s", exc)
-        self._colour()
+            self.refresh()
+        elif self.stale:
+            self.stale = []
+            self._colour()
 
     def update_actions(self) -> None:
         busy = self.bridge.busy
@@ -407,12 +422,14 @@ class Debugger(QObject):
             reason = ev["detail"].get("reason")
             self.run_log.line(kind.replace("_", " ") + (f": {reason}" if reason else ""))
         self.history_view.add(ev)
-        self._refresh_timer.start()
+        if not self._refresh_timer.isActive():  # refresh live, at most every interval
+            self._refresh_timer.start()
 
     def _on_finished(self, state: dict[str, Any]) -> None:
         self.run_id = state["run_id"]
         self.status = state["status"]
         self.running.clear()
+        self.update_actions()
         self.refresh()
         self.window.show_message(f"Run {state['run_id']}: {state['status']}")
 
@@ -464,6 +481,7 @@ class Debugger(QObject):
 
     def _discard_interrupted(self, run_id: str) -> None:
         self.window.settings.setValue("dismissedRuns", sorted(self._dismissed() | {run_id}))
+        self.interrupted_bar.offer([])  # at once; the refresh offers the next one, if any
         self.refresh()
 
     def open_cleanup(self) -> CleanupDialog:
@@ -474,3 +492,4 @@ class Debugger(QObject):
 
     def shutdown(self) -> None:
         self.bridge.shutdown()
+        self.loader.shutdown()

@@ -32,8 +32,13 @@ def run_and_wait(qtbot: Any, win: MainWindow, name: str) -> dict[str, Any]:
     """Trigger a run action and wait for the job to finish; the state it stopped at."""
     with qtbot.waitSignal(win.debugger.bridge.finished, timeout=RUN_TIMEOUT) as blocker:
         action(win, name).trigger()
-    qtbot.waitUntil(lambda: not win.debugger.bridge.busy)
+    settle(qtbot, win)
     return blocker.args[0]
+
+
+def settle(qtbot: Any, win: MainWindow) -> None:
+    """Wait until the job has ended and the panels show what the store holds."""
+    qtbot.waitUntil(win.debugger.settled, timeout=RUN_TIMEOUT)
 
 
 def tree(win: MainWindow, name: str) -> QTreeWidget:
@@ -303,6 +308,7 @@ def test_interrupted_run_is_offered_after_its_process_is_killed(qtbot: Any, tmp_
     assert run_id in win.findChild(QWidget, "interruptedText").text()
     shot(win, "interrupted-bar")
     win.findChild(QPushButton, "interruptedInspect").click()
+    settle(qtbot, win)
     assert win.debugger.run_id == run_id
     assert top_texts(tree(win, "stateView")) == ["first"]
     assert not bar.isVisible()  # the run being inspected is not offered again
@@ -315,6 +321,7 @@ def test_interrupted_run_is_offered_after_its_process_is_killed(qtbot: Any, tmp_
     other.findChild(QPushButton, "interruptedDiscard").click()
     assert not other_bar.isVisible()
     other.debugger.refresh()
+    settle(qtbot, other)
     assert not other_bar.isVisible()
 
 
