@@ -81,6 +81,10 @@ class StateView(QWidget):
         self.inputs = _tree("stateInputs", ["Run input", "Value"])
         self.inputs.setMaximumHeight(84)
         self.inputs.hide()
+        self.failed = _tree("stateFailed", ["Failed node", "Error"])
+        self.failed.setMaximumHeight(84)
+        self.failed.hide()
+        self._shown: dict[str, str] = {}  # node id -> its outputs as JSON, as the tree shows them
         self.tree = _tree("stateView", ["Node", "Output", "Value"])
         self.tree.setRootIsDecorated(True)
         self.tree.setToolTip("Double-click a value to change it (the run continues with it).")
@@ -103,6 +107,7 @@ class StateView(QWidget):
         left_box.setContentsMargins(0, 0, 0, 0)
         left_box.setSpacing(4)
         left_box.addWidget(self.inputs)
+        left_box.addWidget(self.failed)
         left_box.addWidget(self.tree, 1)
         split.addWidget(left)
         split.addWidget(self.detail)
@@ -115,48 +120,77 @@ class StateView(QWidget):
         layout.addWidget(split, 1)
         self.tree.currentItemChanged.connect(self._show_detail)
         self.inputs.currentItemChanged.connect(self._show_detail)
+        self.failed.currentItemChanged.connect(self._show_detail)
         self.tree.itemDoubleClicked.connect(self._double_clicked)
         self.inputs.itemDoubleClicked.connect(self._double_clicked)
 
     def show_state(self, state: dict[str, Any] | None, caption: str, labels: dict[str, str]) -> None:
-        """Fill the views from a captured state (``None`` clears them)."""
-        expanded = {self.tree.topLevelItem(i).text(0) for i in range(self.tree.topLevelItemCount())
-                    if self.tree.topLevelItem(i).isExpanded()}
+        """Fill the views from a captured state (``None`` clears them).
+
+        Rows of nodes whose outputs did not change are kept, so a live run only adds rows.
+        """
         self.caption.setText(caption)
-        self.tree.clear()
+        self._fill_inputs((state or {}).get("inputs") or {})
+        outputs = (state or {}).get("outputs") or {}
+        dumped = {node_id: json.dumps(ports, sort_keys=True) for node_id, ports in outputs.items()}
+        kept = list(self._shown)
+        if kept != list(dumped)[:len(kept)] or any(self._shown[n] != dumped[n] for n in kept):
+            expanded = {self.tree.topLevelItem(i).text(0) for i in range(self.tree.topLevelItemCount())
+                        if self.tree.topLevelItem(i).isExpanded()}
+            self.tree.clear()
+            self._shown = {}
+        else:
+            expanded = set()
+        new = [node_id for node_id in dumped if node_id not in self._shown]
+        items = [self._node_item(node_id, outputs[node_id], labels) for node_id in new]
+        self.tree.addTopLevelItems(items)
+        for node_id, top in zip(new, items, strict=True):
+            top.setExpanded(node_id in expanded or len(outputs[node_id]) <= 2)
+            self._shown[node_id] = dumped[node_id]
+        self._fill_failed((state or {}).get("errors") or {}, outputs)
+
+    def _fill_inputs(self, inputs: dict[str, Any]) -> None:
         self.inputs.clear()
-        self.inputs.setVisible(bool(state and state.get("inputs")))
-        if state is None:
-            return
-        for name, value in (state.get("inputs") or {}).items():
+        self.inputs.setVisible(bool(inputs))
+        for name, value in inputs.items():
             item = QTreeWidgetItem([name, short_value(value, 80)])
             item.setData(0, PATH_ROLE, f"inputs.{name}")
             item.setData(0, VALUE_ROLE, json.dumps(value))
             self.inputs.addTopLevelItem(item)
-        if self.inputs.topLevelItemCount():
-            row = max(18, self.inputs.sizeHintForRow(0))
-            rows = min(3, self.inputs.topLevelItemCount())
-            self.inputs.setMaximumHeight(self.inputs.header().sizeHint().height() + rows * row + 6)
-        errors = state.get("errors") or {}
-        for node_id, ports in (state.get("outputs") or {}).items():
-            label = labels.get(node_id, "")
-            top = QTreeWidgetItem([node_id, label if label != node_id else "", ""])
-            top.setToolTip(0, labels.get(node_id, node_id))
-            for port, value in ports.items():
-                child = QTreeWidgetItem([port, "", short_value(value, 80)])
-                child.setData(0, PATH_ROLE, f"outputs.{node_id}.{port}")
-                child.setData(0, VALUE_ROLE, json.dumps(value))
-                self._add_children(child, value, 0)
-                top.addChild(child)
-            self.tree.addTopLevelItem(top)
-            top.setExpanded(node_id in expanded or len(ports) <= 2)
-        for node_id, message in errors.items():
-            if node_id not in (state.get("outputs") or {}):
-                top = QTreeWidgetItem([node_id, "failed", message])
-                top.setForeground(2, QColor(theme.STATUS_COLOURS["failed"]))
-                top.setToolTip(2, message)
-                top.setData(0, VALUE_ROLE, json.dumps(message))
-                self.tree.addTopLevelItem(top)
+        if inputs:
+            self._fit_rows(self.inputs)
+
+    def _fill_failed(self, errors: dict[str, str], outputs: dict[str, Any]) -> None:
+        """Failed nodes (they have no outputs) with their error, above the outputs."""
+        self.failed.clear()
+        failed = {node: message for node, message in errors.items() if node not in outputs}
+        self.failed.setVisible(bool(failed))
+        for node_id, message in failed.items():
+            item = QTreeWidgetItem([node_id, message])
+            item.setForeground(1, QColor(theme.STATUS_COLOURS["failed"]))
+            item.setToolTip(1, message)
+            item.setData(0, VALUE_ROLE, json.dumps(message))
+            self.failed.addTopLevelItem(item)
+        if failed:
+            self._fit_rows(self.failed)
+
+    @staticmethod
+    def _fit_rows(view: QTreeWidget) -> None:
+        row = max(18, view.sizeHintForRow(0))
+        rows = min(3, view.topLevelItemCount())
+        view.setMaximumHeight(view.header().sizeHint().height() + rows * row + 6)
+
+    def _node_item(self, node_id: str, ports: dict[str, Any], labels: dict[str, str]) -> QTreeWidgetItem:
+        label = labels.get(node_id, "")
+        top = QTreeWidgetItem([node_id, label if label != node_id else "", ""])
+        top.setToolTip(0, labels.get(node_id, node_id))
+        for port, value in ports.items():
+            child = QTreeWidgetItem([port, "", short_value(value, 80)])
+            child.setData(0, PATH_ROLE, f"outputs.{node_id}.{port}")
+            child.setData(0, VALUE_ROLE, json.dumps(value))
+            self._add_children(child, value, 0)
+            top.addChild(child)
+        return top
 
     def _add_children(self, parent: QTreeWidgetItem, value: Any, depth: int) -> None:
         if depth > 3 or not isinstance(value, (dict, list)) or is_table(value) and value:
@@ -235,11 +269,19 @@ class CheckpointList(QWidget):
         layout.addLayout(buttons)
         self.tree.itemSelectionChanged.connect(self._selection)
         self._filling = False
+        self._ids: list[str] = []
 
     def fill(self, checkpoints: list[dict[str, Any]], labels: dict[str, str]) -> None:
+        """Show ``checkpoints``; rows already shown are kept (checkpoints never change once written)."""
         current = self.current_id()
+        shown = self._ids
         self._filling = True
-        self.tree.clear()
+        if shown and [cp["id"] for cp in checkpoints[:len(shown)]] == shown:
+            checkpoints = checkpoints[len(shown):]
+        else:
+            self.tree.clear()
+            self._ids = []
+        items = []
         for cp in checkpoints:
             node = cp.get("node")
             item = QTreeWidgetItem([str(cp["seq"]), labels.get(node, node) if node else "—",
@@ -247,14 +289,18 @@ class CheckpointList(QWidget):
                                     human_bytes(int(cp.get("size_bytes") or 0))])
             item.setData(0, PATH_ROLE, cp["id"])
             item.setToolTip(0, cp["id"])
-            self.tree.addTopLevelItem(item)
-            if cp["id"] == current:
+            items.append(item)
+            self._ids.append(cp["id"])
+        self.tree.addTopLevelItems(items)
+        for item in items:
+            if item.data(0, PATH_ROLE) == current:
                 item.setSelected(True)
         self._filling = False
         chosen = self.tree.selectedItems()
         if chosen:
-            self.tree.scrollToItem(chosen[0])
-        else:
+            if items:
+                self.tree.scrollToItem(chosen[0])
+        elif items:
             self.tree.scrollToBottom()
 
     def current_id(self) -> str | None:
@@ -308,7 +354,9 @@ class HistoryView(QTreeWidget):
     def fill(self, events: list[dict[str, Any]], run_id: str | None = None) -> None:
         """Show ``events``; rows already shown for the same run are kept (a long run stays cheap)."""
         shown = self._seqs if run_id == self._run_id else []
-        if shown and [ev["seq"] for ev in events[:len(shown)]] == shown:
+        common = min(len(shown), len(events))
+        if shown and [ev["seq"] for ev in events[:common]] == shown[:common]:
+            # Live events may already be ahead of this read: keep them, add what is new.
             events = events[len(shown):]
         else:
             self.clear()
