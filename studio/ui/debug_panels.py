@@ -33,6 +33,9 @@ from studio.ui.canvas.items import short_value
 PATH_ROLE = Qt.ItemDataRole.UserRole
 VALUE_ROLE = Qt.ItemDataRole.UserRole + 1
 MAX_CHILDREN = 200
+#: Short words for checkpoint events, so that the node column keeps its room on small screens.
+CHECKPOINT_EVENTS = {"run_started": "start", "forked": "forked", "node_completed": "done",
+                     "node_failed": "failed", "node_skipped": "skipped", "state_edited": "edited"}
 
 
 def clock(iso: str | None) -> str:
@@ -285,10 +288,16 @@ class CheckpointList(QWidget):
         for cp in checkpoints:
             node = cp.get("node")
             item = QTreeWidgetItem([str(cp["seq"]), labels.get(node, node) if node else "—",
-                                    cp["event"].replace("_", " "), clock(cp.get("created_at")),
+                                    CHECKPOINT_EVENTS.get(cp["event"], cp["event"]),
+                                    clock(cp.get("created_at")),
                                     human_bytes(int(cp.get("size_bytes") or 0))])
             item.setData(0, PATH_ROLE, cp["id"])
             item.setToolTip(0, cp["id"])
+            item.setToolTip(1, f"{node or 'no node'}: {cp['event'].replace('_', ' ')}")
+            colour = {"node_failed": "failed", "node_completed": "done", "state_edited": "paused"}.get(
+                cp["event"])
+            if colour:
+                item.setForeground(2, QColor(theme.STATUS_COLOURS[colour]))
             items.append(item)
             self._ids.append(cp["id"])
         self.tree.addTopLevelItems(items)

@@ -432,6 +432,14 @@ class Debugger(QObject):
         self.update_actions()
         self.refresh()
         self.window.show_message(f"Run {state['run_id']}: {state['status']}")
+        self._bring_into_view(state)
+
+    def _bring_into_view(self, state: dict[str, Any]) -> None:
+        """Scroll the canvas (not zoom) so that the node a run failed at or paused before shows."""
+        wanted = state.get("failed") or (state.get("next") if state.get("status") == "paused" else [])
+        items = [self.window.scene.node_items[n] for n in wanted or [] if n in self.window.scene.node_items]
+        if items:
+            self.window.canvas.ensureVisible(items[0].sceneBoundingRect(), 60, 60)
 
     def _on_failed(self, message: str) -> None:
         self.running.clear()
