@@ -149,7 +149,11 @@ def test_failing_check_fixed_by_editing_state(debug_window: MainWindow, qtbot: A
     assert win.scene.node_items["guard"].status == "failed"
     assert "over budget" in win.scene.node_items["guard"].toolTip()
     assert "over budget" in win.findChild(QWidget, "runLog").toPlainText()
-    assert action(win, "actionContinue").isEnabled()
+    assert action(win, "actionContinue").isEnabled() and action(win, "actionStep").isEnabled()
+    # stateView: one row per node with outputs; the failed node is listed apart with its error.
+    assert top_texts(tree(win, "stateView")) == list(state["outputs"]) == ["total", "within"]
+    assert top_texts(tree(win, "stateFailed")) == ["guard"]
+    assert tree(win, "stateFailed").topLevelItem(0).text(1) == "over budget"
     shot(win, "debug-failed")
     assert win.debugger.edit_value("outputs.within.result", True)
     state = run_and_wait(qtbot, win, "actionContinue")
@@ -339,3 +343,38 @@ def test_settings_choose_the_database(window: MainWindow, qtbot: Any, tmp_path: 
     again = MainWindow()
     qtbot.addWidget(again)
     assert again.db == target  # remembered for the next start
+
+
+def test_panels_refresh_live_while_a_run_goes_on(debug_window: MainWindow, qtbot: Any,
+                                                 tmp_path: Path) -> None:
+    win = debug_window
+    nodes = [{"id": "n0", "type": "constant", "params": {"value": 0}, "position": [0, 0]}]
+    edges = []
+    for i in range(1, 30):
+        nodes.append({"id": f"n{i}", "type": "math", "params": {"op": "add", "b": 1},
+                      "position": [260 * i, 0]})
+        edges.append({"source": f"n{i - 1}", "source_port": "value" if i == 1 else "result",
+                      "target": f"n{i}", "target_port": "a"})
+    nodes.append({"id": "wait", "type": "delay", "params": {"seconds": 60}, "position": [0, 200]})
+    edges.append({"source": "n29", "source_port": "result", "target": "wait", "target_port": "value"})
+    win.open_workflow(write_flow(tmp_path / "long.flow.json", nodes, edges))
+    action(win, "actionRun").trigger()
+    # While the delay holds the run, every panel already shows the 30 finished nodes.
+    qtbot.waitUntil(lambda: tree(win, "stateView").topLevelItemCount() == 30, timeout=RUN_TIMEOUT)
+    qtbot.waitUntil(lambda: tree(win, "checkpointList").topLevelItemCount() == 31, timeout=RUN_TIMEOUT)
+    qtbot.waitUntil(lambda: win.scene.node_items["wait"].status == "running", timeout=RUN_TIMEOUT)
+    assert win.debugger.bridge.busy
+    assert not action(win, "actionContinue").isEnabled() and not action(win, "actionStep").isEnabled()
+    assert top_texts(tree(win, "stateView"))[:3] == ["n0", "n1", "n2"]
+    with qtbot.waitSignal(win.debugger.bridge.finished, timeout=RUN_TIMEOUT):
+        action(win, "actionStop").trigger()
+    settle(qtbot, win)
+    run_id = win.debugger.run_id
+    assert run_id is not None
+    # Live rows and reloaded rows together: still exactly one row per event.
+    history = [tree(win, "historyView").topLevelItem(i).text(0)
+               for i in range(tree(win, "historyView").topLevelItemCount())]
+    assert history == [str(e["seq"]) for e in api.history(run_id, db=win.db)]
+    assert tree(win, "checkpointList").topLevelItemCount() == len(api.checkpoints(run_id, db=win.db))
+    # Cancelled is resumable but not paused or failed: Continue and Step stay off.
+    assert not action(win, "actionContinue").isEnabled() and not action(win, "actionStep").isEnabled()
