@@ -231,11 +231,13 @@ class Debugger(QObject):
         self.paused_before = result.paused_before
         self.checkpoint_list.fill(result.checkpoints, labels)
         self.history_view.fill(result.history, self.run_id)
-        when = "latest" if self.checkpoint is None else f"as of checkpoint {shown['seq']} (time travel)"
-        status = self.status if self.checkpoint is None else shown["status"]
-        caption = f"Run {self.run_id} · {status} · {when}"
+        if self.checkpoint is None:
+            caption = f"Run {self.run_id} · {self.status} · latest"
+        else:
+            caption = (f"Run {self.run_id} · as it was at checkpoint {shown['seq']} (time travel; "
+                       f"the run is now {shown['status']}: “Show latest” goes back)")
         if shown.get("errors"):
-            caption += " · " + "; ".join(f"{k}: {v}" for k, v in shown["errors"].items())
+            caption += " · failed: " + ", ".join(shown["errors"])  # the errors are listed below
         self.state_view.show_state(shown, caption, labels)
         if result.stale is not None:
             self.stale = result.stale

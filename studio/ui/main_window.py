@@ -502,6 +502,9 @@ class MainWindow(QMainWindow):
             # Give the canvas most of the height, also on a small laptop screen.
             self.resizeDocks([self.debugger.state_dock], [max(150, int(self.height() * 0.28))],
                              Qt.Orientation.Vertical)
+            if self.width() < 1280:  # a small laptop screen: the canvas first
+                self.resizeDocks([self.palette_dock, self.inspector_dock], [170, 240],
+                                 Qt.Orientation.Horizontal)
         self._laid_out = True
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
