@@ -473,22 +473,31 @@ class InterruptedBar(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         layout.addWidget(self.label, 1)
+        self.buttons: dict[str, QPushButton] = {}
         for name, text, signal in (("interruptedResume", "Resume", self.resume_requested),
                                    ("interruptedInspect", "Inspect", self.inspect_requested),
                                    ("interruptedDiscard", "Discard", self.discard_requested)):
             button = QPushButton(text)
             button.setObjectName(name)
+            self.buttons[name] = button
             button.clicked.connect(lambda _=False, s=signal: self.run_id and s.emit(self.run_id))
             layout.addWidget(button)
         self.hide()
 
-    def offer(self, runs: list[dict[str, Any]]) -> None:
-        """Show the newest interrupted run (and how many there are), or hide."""
+    def offer(self, runs: list[dict[str, Any]], shown: str | None = None) -> None:
+        """Show the newest interrupted run (the ``shown`` one first), or hide."""
         if not runs:
             self.run_id = None
             self.hide()
             return
-        run = runs[-1]
+        run = next((r for r in runs if r["id"] == shown), runs[-1])
+        self.buttons["interruptedInspect"].setVisible(run["id"] != shown)
+        if run["id"] == shown:
+            self.run_id = run["id"]
+            self.label.setText(f"The run {run['id']} shown below was interrupted (its process ended). "
+                               "Resume it to go on from its last checkpoint, or discard this notice.")
+            self.show()
+            return
         self.run_id = run["id"]
         more = f" ({len(runs) - 1} more)" if len(runs) > 1 else ""
         workflow = run.get("workflow") or ""

@@ -468,9 +468,10 @@ class Debugger(QObject):
 
     def offer_interrupted(self, runs: list[dict[str, Any]]) -> None:
         dismissed = self._dismissed()
-        shown = {self.run_id}
+        busy = {self.run_id} if self.bridge.busy else set()
         self.interrupted_bar.offer([r for r in runs if r["status"] == "interrupted"
-                                    and r["id"] not in dismissed and r["id"] not in shown])
+                                    and (r["id"] not in dismissed or r["id"] == self.run_id)
+                                    and r["id"] not in busy], self.run_id)
 
     def _open_run_file(self, run_id: str) -> None:
         run = next((r for r in api.runs(db=self.window.db) if r["id"] == run_id), None)
@@ -483,6 +484,7 @@ class Debugger(QObject):
 
     def _resume_interrupted(self, run_id: str) -> None:
         self._open_run_file(run_id)
+        self.interrupted_bar.offer([])
         self.status = "interrupted"
         self._start("resume", run_id, workflow=self._workflow(), **self._breakpoints())
 

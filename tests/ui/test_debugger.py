@@ -315,7 +315,9 @@ def test_interrupted_run_is_offered_after_its_process_is_killed(qtbot: Any, tmp_
     settle(qtbot, win)
     assert win.debugger.run_id == run_id
     assert top_texts(tree(win, "stateView")) == ["first"]
-    assert not bar.isVisible()  # the run being inspected is not offered again
+    # Still offered while inspected (Continue is only for paused or failed runs), now to resume it.
+    assert bar.isVisible() and "shown below" in win.findChild(QWidget, "interruptedText").text()
+    assert not win.findChild(QPushButton, "interruptedInspect").isVisible()
     other = MainWindow(db=db)
     qtbot.addWidget(other)
     other.show()
@@ -327,6 +329,17 @@ def test_interrupted_run_is_offered_after_its_process_is_killed(qtbot: Any, tmp_
     other.debugger.refresh()
     settle(qtbot, other)
     assert not other_bar.isVisible()
+    # Discarded means "do not offer it on start"; the window inspecting it still offers Resume.
+    win.debugger.refresh()
+    settle(qtbot, win)
+    assert bar.isVisible()
+    win.findChild(QPushButton, "interruptedResume").click()
+    qtbot.waitUntil(lambda: win.scene.node_items["wait"].status == "running", timeout=RUN_TIMEOUT)
+    assert not bar.isVisible()
+    with qtbot.waitSignal(win.debugger.bridge.finished, timeout=RUN_TIMEOUT) as blocker:
+        action(win, "actionStop").trigger()
+    assert blocker.args[0]["run_id"] == run_id and blocker.args[0]["completed"] == ["first"]
+    settle(qtbot, win)
 
 
 def test_settings_choose_the_database(window: MainWindow, qtbot: Any, tmp_path: Path,
