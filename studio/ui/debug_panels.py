@@ -396,11 +396,8 @@ class HistoryView(QTreeWidget):
         detail = dict(ev.get("detail") or {})
         duration = detail.pop("duration", None)
         text = "" if duration is None else f"{float(duration) * 1000:.0f} ms"
-        summary = detail.get("error") or detail.get("reason") or detail.get("line") or ""
-        if not summary and detail:
-            summary = short_value(detail, 90)
         item = QTreeWidgetItem([str(ev["seq"]), clock(ev.get("time")), ev["event"].replace("_", " "),
-                                ev.get("node") or "", text, str(summary)])
+                                ev.get("node") or "", text, event_summary(detail)])
         if ev["event"] in ("node_failed", "run_failed"):
             item.setForeground(2, QColor(theme.STATUS_COLOURS["failed"]))
         elif ev["event"] in ("node_completed", "run_completed"):
@@ -409,6 +406,33 @@ class HistoryView(QTreeWidget):
             item.setForeground(2, QColor(theme.STATUS_COLOURS["paused"]))
         item.setToolTip(5, json.dumps(ev.get("detail") or {}, indent=1)[:2000])
         return item
+
+
+def event_summary(detail: dict[str, Any]) -> str:
+    """A short, plain-words line for a history event's detail (the full detail is the tooltip)."""
+    for key in ("error", "line"):
+        if detail.get(key):
+            return str(detail[key])
+    parts: list[str] = []
+    if detail.get("workflow"):
+        parts.append(str(detail["workflow"]).replace("\\", "/").rsplit("/", 1)[-1])
+    if detail.get("reason"):
+        parts.append(str(detail["reason"]))
+    if detail.get("stale"):
+        parts.append("runs again: " + ", ".join(map(str, detail["stale"])))
+    if detail.get("failed"):
+        parts.append("failed: " + ", ".join(map(str, detail["failed"])))
+    if detail.get("from_status"):
+        parts.append(f"was {detail['from_status']}" + (" (one step)" if detail.get("step") else ""))
+    if detail.get("parent_run"):
+        parts.append(f"from {detail['parent_run']}")
+    if detail.get("set"):
+        parts.append(short_value(detail["set"], 80))
+    if detail.get("elapsed") is not None and "reason" not in detail:
+        parts.append(f"after {float(detail['elapsed']):.2f} s")
+    if parts:
+        return " · ".join(parts)
+    return short_value(detail, 90) if detail else ""
 
 
 class RunLog(QPlainTextEdit):
