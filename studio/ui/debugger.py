@@ -169,10 +169,13 @@ class Debugger(QObject):
         self.refresh()
 
     def show_run(self, run_id: str) -> None:
+        if run_id != self.run_id and not self.bridge.busy:
+            self.status = None  # unknown until loaded: Continue and Step wait for it
         self.run_id = run_id
         self.checkpoint = None
         self.running.clear()
         self.checkpoint_list.tree.clearSelection()
+        self.update_actions()
         self.refresh()
 
     def show_checkpoint(self, checkpoint_id: str | None) -> None:

@@ -185,6 +185,19 @@ def test_time_travel_and_fork_from_an_earlier_checkpoint(debug_window: MainWindo
     assert win.debugger.run_id == forked["run_id"]
     assert api.state(first["run_id"], db=win.db)["outputs"] == first["outputs"]
     qtbot.waitUntil(lambda: tree(win, "runsList").topLevelItemCount() == 2)
+    settle(qtbot, win)
+    assert tree(win, "checkpointList").topLevelItemCount() == len(api.checkpoints(forked["run_id"],
+                                                                                  db=win.db))
+    # Open the first run again from the Runs list: every panel shows it.
+    runs_list = tree(win, "runsList")
+    original = next(runs_list.topLevelItem(i) for i in range(runs_list.topLevelItemCount())
+                    if runs_list.topLevelItem(i).text(0) == first["run_id"])
+    runs_list.itemActivated.emit(original, 0)
+    settle(qtbot, win)
+    assert win.debugger.run_id == first["run_id"]
+    assert top_texts(tree(win, "stateView")) == ["a", "b", "c", "d"]
+    assert tree(win, "checkpointList").topLevelItemCount() == 5
+    assert tree(win, "historyView").topLevelItemCount() == len(api.history(first["run_id"], db=win.db))
 
 
 def test_edit_and_continue_reruns_only_stale_nodes(debug_window: MainWindow, qtbot: Any, chain: Path,
