@@ -181,6 +181,7 @@ class Debugger(QObject):
     def show_checkpoint(self, checkpoint_id: str | None) -> None:
         """Time travel: show the state (and canvas colours) as of ``checkpoint_id``."""
         self.checkpoint = checkpoint_id
+        self.update_actions()
         self.refresh()
 
     def refresh(self) -> None:
@@ -306,6 +307,9 @@ class Debugger(QObject):
         # F5 is Run, or Continue while the shown run is paused or failed.
         self.action_run.setShortcut(QKeySequence() if resumable else QKeySequence("F5"))
         self.action_continue.setShortcut(QKeySequence("F5") if resumable else QKeySequence())
+        self.action_run.setToolTip("Run the workflow from the start" + ("" if resumable else " (F5)"))
+        self.action_continue.setToolTip("Continue the paused or failed run" + (" (F5)" if resumable else ""))
+        self.checkpoint_list.latest_button.setEnabled(self.checkpoint is not None)
 
     # -- starting jobs -----------------------------------------------------------------
 
