@@ -32,6 +32,7 @@ from studio.ui.canvas.items import short_value
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 VALUE_ROLE = Qt.ItemDataRole.UserRole + 1
+FAILED_ROLE = Qt.ItemDataRole.UserRole + 2
 MAX_CHILDREN = 200
 #: Short words for checkpoint events, so that the node column keeps its room on small screens.
 CHECKPOINT_EVENTS = {"run_started": "start", "forked": "forked", "node_completed": "done",
@@ -75,6 +76,7 @@ class StateView(QWidget):
     """
 
     edit_requested = Signal(str, object)  # state path ("outputs.N.P" / "inputs.K"), current value
+    failed_edit_requested = Signal(str)  # a failed node's id: give it an output by hand
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -127,6 +129,8 @@ class StateView(QWidget):
         self.failed.currentItemChanged.connect(self._show_detail)
         self.tree.itemDoubleClicked.connect(self._double_clicked)
         self.inputs.itemDoubleClicked.connect(self._double_clicked)
+        self.failed.itemDoubleClicked.connect(
+            lambda item, _c: self.failed_edit_requested.emit(str(item.data(0, FAILED_ROLE))))
 
     def show_state(self, state: dict[str, Any] | None, caption: str, labels: dict[str, str]) -> None:
         """Fill the views from a captured state (``None`` clears them).
@@ -174,6 +178,8 @@ class StateView(QWidget):
             item.setForeground(1, QColor(theme.STATUS_COLOURS["failed"]))
             item.setToolTip(1, message)
             item.setData(0, VALUE_ROLE, json.dumps(message))
+            item.setData(0, FAILED_ROLE, node_id)
+            item.setToolTip(0, "Double-click to give this node its output by hand (it then counts as done)")
             self.failed.addTopLevelItem(item)
         if failed:
             self._fit_rows(self.failed)

@@ -106,6 +106,7 @@ class Debugger(QObject):
         self.checkpoint_list.chosen.connect(self.show_checkpoint)
         self.checkpoint_list.fork_requested.connect(self.fork)
         self.state_view.edit_requested.connect(self._ask_value)
+        self.state_view.failed_edit_requested.connect(self._ask_failed_output)
         self.runs_list.itemActivated.connect(lambda item, _c: self.show_run(item.text(0)))
         self.interrupted_bar.resume_requested.connect(self._resume_interrupted)
         self.interrupted_bar.inspect_requested.connect(self._inspect_interrupted)
@@ -408,6 +409,21 @@ class Debugger(QObject):
         except json.JSONDecodeError:
             parsed = text
         self.edit_value(path, parsed)
+
+    def _ask_failed_output(self, node_id: str) -> None:
+        """Give a failed node its output by hand: it counts as completed, and Continue goes on."""
+        spec = self.window.document.spec_of(node_id)
+        ports = [p.name for p in spec.outputs] if spec is not None else []
+        if not ports:
+            self.window.show_message(f"{node_id} has no output to set: fix its settings and Continue.")
+            return
+        port = ports[0]
+        if len(ports) > 1:
+            port, ok = QInputDialog.getItem(self.window, "Set output", f"Which output of {node_id}?",
+                                            ports, 0, False)
+            if not ok:
+                return
+        self._ask_value(f"outputs.{node_id}.{port}", None)
 
     # -- engine events -----------------------------------------------------------------
 

@@ -160,6 +160,25 @@ def test_failing_check_fixed_by_editing_state(debug_window: MainWindow, qtbot: A
     assert state["status"] == "completed" and state["outputs"]["done"] == {"value": 80}
 
 
+def test_failed_node_given_its_output_by_hand(debug_window: MainWindow, qtbot: Any, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    win = debug_window
+    win.open_workflow(write_flow(tmp_path / "guard.flow.json", [
+        {"id": "guard", "type": "check", "params": {"message": "no", "value": 3, "condition": False},
+         "position": [0, 0]},
+        {"id": "done", "type": "log", "params": {"message": "got"}, "position": [260, 0]},
+    ], [{"source": "guard", "source_port": "value", "target": "done", "target_port": "value"}]))
+    assert run_and_wait(qtbot, win, "actionRun")["status"] == "failed"
+    failed = tree(win, "stateFailed")
+    assert top_texts(failed) == ["guard"] and top_texts(tree(win, "stateView")) == []
+    monkeypatch.setattr(QInputDialog, "getMultiLineText", lambda *a, **k: ("42", True))
+    failed.itemDoubleClicked.emit(failed.topLevelItem(0), 0)
+    qtbot.waitUntil(lambda: top_texts(tree(win, "stateView")) == ["guard"])
+    assert not failed.isVisible()
+    state = run_and_wait(qtbot, win, "actionContinue")
+    assert state["status"] == "completed" and state["outputs"]["done"] == {"value": 42}
+
+
 def test_time_travel_and_fork_from_an_earlier_checkpoint(debug_window: MainWindow, qtbot: Any,
                                                          chain: Path, shot: Any) -> None:
     win = debug_window
