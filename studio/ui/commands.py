@@ -185,13 +185,19 @@ class SetBreakpointCommand(QUndoCommand):
         self.workflow = workflow
         self.node_id = node_id
         self.old = workflow.nodes[node_id].breakpoint
+        self.old_raw = workflow.nodes[node_id].raw.get("breakpoint")
         self.new = on
 
     def redo(self) -> None:
         self.workflow.set_breakpoint(self.node_id, self.new)
 
     def undo(self) -> None:
+        # Exactly as before, so that undo does not add '"breakpoint": false' to the file.
+        node = self.workflow.nodes[self.node_id]
         self.workflow.set_breakpoint(self.node_id, bool(self.old))
+        node.breakpoint = self.old
+        if self.old_raw is not None:
+            node.raw["breakpoint"] = self.old_raw
 
 
 class AddNoteCommand(QUndoCommand):

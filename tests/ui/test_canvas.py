@@ -189,6 +189,7 @@ def test_move_node_by_dragging_is_one_undo_step(window: MainWindow, qtbot: Any,
 
 def test_breakpoint_toggle_by_f9_and_gutter(window: MainWindow, qtbot: Any, examples: Path) -> None:
     window.open_workflow(examples / "csv-report.flow.json")
+    before = window.document.workflow.to_dict()
     window.scene.select_only(["read"])
     action(window, "actionToggleBreakpoint").trigger()
     assert window.document.workflow.nodes["read"].breakpoint is True
@@ -198,6 +199,7 @@ def test_breakpoint_toggle_by_f9_and_gutter(window: MainWindow, qtbot: Any, exam
     action(window, "actionUndo").trigger()
     action(window, "actionUndo").trigger()
     assert not any(n.breakpoint for n in window.document.workflow.nodes.values())
+    assert window.document.workflow.to_dict() == before  # undo leaves no '"breakpoint": false'
 
 
 def test_copy_paste_and_duplicate(window: MainWindow, qtbot: Any, examples: Path) -> None:
