@@ -313,6 +313,7 @@ class CheckpointList(QWidget):
                 item.setSelected(True)
         self._filling = False
         chosen = self.tree.selectedItems()
+        self.fork_button.setEnabled(bool(chosen))
         if chosen:
             if items:
                 self.tree.scrollToItem(chosen[0])

@@ -205,6 +205,7 @@ def test_time_travel_and_fork_from_an_earlier_checkpoint(debug_window: MainWindo
     assert api.state(first["run_id"], db=win.db)["outputs"] == first["outputs"]
     qtbot.waitUntil(lambda: tree(win, "runsList").topLevelItemCount() == 2)
     settle(qtbot, win)
+    assert not fork_button.isEnabled()  # the new run's list has no checkpoint chosen yet
     assert tree(win, "checkpointList").topLevelItemCount() == len(api.checkpoints(forked["run_id"],
                                                                                   db=win.db))
     # Open the first run again from the Runs list: every panel shows it.
