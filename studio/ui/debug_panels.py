@@ -463,6 +463,7 @@ class RunsList(QTreeWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("runsList")
+        self.setToolTip("Click a run to show its state, checkpoints and history")
         self.setHeaderLabels(["Run", "Status", "Started", "Forked from"])
         self.setRootIsDecorated(False)
         self.setAlternatingRowColors(True)

@@ -108,6 +108,8 @@ class Debugger(QObject):
         self.state_view.edit_requested.connect(self._ask_value)
         self.state_view.failed_edit_requested.connect(self._ask_failed_output)
         self.runs_list.itemActivated.connect(lambda item, _c: self.show_run(item.text(0)))
+        self.runs_list.itemClicked.connect(
+            lambda item, _c: item.text(0) != self.run_id and self.show_run(item.text(0)))
         self.interrupted_bar.resume_requested.connect(self._resume_interrupted)
         self.interrupted_bar.inspect_requested.connect(self._inspect_interrupted)
         self.interrupted_bar.discard_requested.connect(self._discard_interrupted)
