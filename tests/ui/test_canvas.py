@@ -48,6 +48,19 @@ def test_object_names_and_shortcuts(window: MainWindow) -> None:
     for name, keys in shortcuts.items():
         assert action(window, name).shortcut().toString() == keys, name
     assert "Workflow Studio" in window.windowTitle()
+    # Every name of CONTRACT section 6, found from the main window; actions are its children.
+    for name in ("stateView", "checkpointList", "historyView"):
+        assert isinstance(window.findChild(QAbstractItemView, name), QAbstractItemView), name
+    assert window.findChild(QWidget, "runLog") is not None
+    assert window.findChild(QWidget, "palette").findChild(QAbstractItemView) is not None
+    run_actions = {"actionRun": "F5", "actionStep": "F10", "actionStop": "Shift+F5",
+                   "actionContinue": "", "actionPause": "", "actionRunToHere": ""}
+    for name, keys in {**shortcuts, **run_actions}.items():
+        found = action(window, name)
+        assert found.parent() is window, name
+        assert found.shortcut().toString() == keys, name  # Continue takes F5 only while paused
+    assert not any(action(window, n).isEnabled() for n in ("actionContinue", "actionStep",
+                                                           "actionPause", "actionStop"))
 
 
 def test_palette_lists_filters_and_adds(window: MainWindow, qtbot: Any, shot: Any) -> None:
