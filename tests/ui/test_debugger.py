@@ -424,3 +424,24 @@ def test_panels_refresh_live_while_a_run_goes_on(debug_window: MainWindow, qtbot
     assert tree(win, "checkpointList").topLevelItemCount() == len(api.checkpoints(run_id, db=win.db))
     # Cancelled is resumable but not paused or failed: Continue and Step stay off.
     assert not action(win, "actionContinue").isEnabled() and not action(win, "actionStep").isEnabled()
+
+
+def test_run_to_here_from_the_canvas_context_menu(debug_window: MainWindow, qtbot: Any,
+                                                  chain: Path) -> None:
+    win = debug_window
+    win.open_workflow(chain)
+    win.scene.toggle_breakpoint("b")  # no breakpoint: only "run to here" stops the run
+    win.scene.select_only(["c"])
+    menu = win.build_context_menu(win.scene.node_items["c"].scenePos(), "c")
+    run_to_here = action(win, "actionRunToHere")
+    assert run_to_here in menu.actions() and run_to_here.isEnabled()
+    with qtbot.waitSignal(win.debugger.bridge.finished, timeout=RUN_TIMEOUT) as blocker:
+        run_to_here.trigger()
+    settle(qtbot, win)
+    state = blocker.args[0]
+    assert state["status"] == "paused" and state["completed"] == ["a", "b", "c"] and state["next"] == ["d"]
+    assert top_texts(tree(win, "stateView")) == ["a", "b", "c"]
+    assert win.scene.node_items["d"].status == "paused"
+    assert action(win, "actionContinue").isEnabled() and action(win, "actionStep").isEnabled()
+    state = run_and_wait(qtbot, win, "actionContinue")
+    assert state["status"] == "completed" and state["run_id"] == blocker.args[0]["run_id"]
