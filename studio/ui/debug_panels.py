@@ -365,7 +365,7 @@ class HistoryView(QTreeWidget):
         self.setAlternatingRowColors(True)
         self._run_id: str | None = None
         self._seqs: list[int] = []
-        for col, width in enumerate((44, 70, 120, 110, 70)):
+        for col, width in enumerate((36, 64, 112, 96, 64)):
             self.setColumnWidth(col, width)
 
     def fill(self, events: list[dict[str, Any]], run_id: str | None = None) -> None:
