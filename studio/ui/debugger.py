@@ -202,7 +202,7 @@ class Debugger(QObject):
     def settled(self) -> bool:
         """Nothing is running or waiting to be loaded: the panels show the store as it is."""
         return (not self.bridge.busy and not self._refresh_timer.isActive()
-                and self._applied == self._generation)
+                and not self._stale_timer.isActive() and self._applied == self._generation)
 
     def _loaded(self, result: Snapshot | Exception) -> None:
         if isinstance(result, Exception):
