@@ -82,3 +82,41 @@ def spawn(*args: str, db: Path) -> subprocess.Popen[str]:
 
 def events(history: list[dict[str, Any]], kind: str, node_id: str | None = None) -> list[dict[str, Any]]:
     return [e for e in history if e["event"] == kind and (node_id is None or e["node"] == node_id)]
+
+
+def slow_flow(folder: Path, seconds: float = 30) -> Path:
+    """constant a → delay wait → log z: a run that sits in ``wait``."""
+    return write_flow(folder, "slow", [node("a", "constant", value=1), node("wait", "delay", seconds=seconds),
+                                       node("z", "log")], [edge("a", "wait"), edge("wait", "z")])
+
+
+class BackgroundRun:
+    """``api.run`` on a thread of this process, with its ``Execution`` at hand."""
+
+    def __init__(self, flow: Path, db: Path, **options: Any) -> None:
+        from studio import api
+
+        self.holder: list[Any] = []
+        self.result: dict[str, Any] = {}
+        self.db = db
+        self.thread = threading.Thread(
+            target=lambda: self.result.update(api.run(flow, db=db, on_execution=self.holder.append, **options))
+        )
+        self.thread.start()
+
+    @property
+    def execution(self) -> Any:
+        return self.holder[0]
+
+    def wait_started(self, node_id: str) -> str:
+        """Wait until ``node_id`` has started; the run id."""
+        from studio import api
+
+        wait_until(lambda: bool(self.holder) and self.execution.run_id is not None
+                   and bool(events(api.history(self.execution.run_id, db=self.db), "node_started", node_id)),
+                   what=f"{node_id} to start")
+        return str(self.execution.run_id)
+
+    def join(self, timeout: float = 60) -> dict[str, Any]:
+        self.thread.join(timeout)
+        return self.result

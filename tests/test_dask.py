@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flows import edge, events, node, studio, wait_until, write_flow
+from flows import BackgroundRun, edge, events, node, slow_flow, studio, write_flow
 
 from studio import api
 
@@ -75,19 +74,12 @@ def test_dask_scheduler_gives_the_same_state_as_local(tmp_path: Path, scheduler:
 
 
 def test_pause_cuts_a_delay_on_dask_short(tmp_path: Path, scheduler: str) -> None:
-    flow = write_flow(tmp_path, "slow", [node("a", "constant", value=1), node("wait", "delay", seconds=60),
-                                         node("z", "log")], [edge("a", "wait"), edge("wait", "z")])
+    flow = slow_flow(tmp_path, seconds=60)
     db = tmp_path / "runs.db"
-    holder: list[Any] = []
-    result: dict[str, Any] = {}
-    address = "dask://" + scheduler.removeprefix("tcp://")
-    worker = threading.Thread(target=lambda: result.update(
-        api.run(flow, db=db, executor=address, on_execution=holder.append)))
-    worker.start()
-    wait_until(lambda: bool(holder) and holder[0].run_id is not None
-               and bool(events(api.history(holder[0].run_id, db=db), "node_started", "wait")))
-    holder[0].pause()
-    worker.join(60)
+    background = BackgroundRun(flow, db, executor="dask://" + scheduler.removeprefix("tcp://"))
+    background.wait_started("wait")
+    background.execution.pause()
+    result = background.join(60)
     assert result["status"] == "paused" and result["next"] == ["wait"]
     data = json.loads(flow.read_text())
     data["nodes"][1]["params"]["seconds"] = 0

@@ -9,7 +9,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flows import chain, edge, events, node, spawn, studio, wait_until, write_flow
+from flows import (
+    BackgroundRun,
+    chain,
+    edge,
+    events,
+    node,
+    slow_flow,
+    spawn,
+    studio,
+    wait_until,
+    write_flow,
+)
 
 from studio import api
 
@@ -279,17 +290,11 @@ def test_interruption_and_resumption(tmp_path: Path, db: Path) -> None:
         assert st["outputs"] == reference["outputs"]
 
     # pause() from another thread cuts a delay short; it runs again in full on resume.
-    slow = write_flow(tmp_path, "slow", [node("a", "constant", value=1), node("wait", "delay", seconds=30),
-                                         node("z", "log")], [edge("a", "wait"), edge("wait", "z")])
-    holder: list[Any] = []
-    result: dict[str, Any] = {}
-    worker = threading.Thread(target=lambda: result.update(api.run(slow, db=db, on_execution=holder.append)))
-    worker.start()
-    wait_until(lambda: bool(holder) and holder[0].run_id is not None
-               and any(e["event"] == "node_started" and e["node"] == "wait"
-                       for e in api.history(holder[0].run_id, db=db)), what="delay to start")
-    holder[0].pause()
-    worker.join(30)
+    slow = slow_flow(tmp_path)
+    background = BackgroundRun(slow, db)
+    background.wait_started("wait")
+    background.execution.pause()
+    result = background.join(30)
     assert result["status"] == "paused" and result["next"] == ["wait"]
     assert "wait" not in result["outputs"]
     fixed = json.loads(slow.read_text())

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flows import chain, edge, events, node, spawn, studio, wait_until, write_flow
+from flows import BackgroundRun, chain, edge, events, node, slow_flow, spawn, studio, write_flow
 
 from studio import api
 from studio.errors import BadStatePath, RunBusy, StudioError
@@ -21,23 +20,15 @@ def db(tmp_path: Path) -> Path:
 
 
 def test_refused_resume_in_the_same_process_leaves_the_live_run_alone(tmp_path: Path, db: Path) -> None:
-    flow = write_flow(tmp_path, "slow", [node("a", "constant", value=1), node("wait", "delay", seconds=30),
-                                         node("z", "log")], [edge("a", "wait"), edge("wait", "z")])
-    holder: list[Any] = []
-    result: dict[str, Any] = {}
-    worker = threading.Thread(target=lambda: result.update(api.run(flow, db=db, on_execution=holder.append)))
-    worker.start()
-    wait_until(lambda: bool(holder) and holder[0].run_id is not None
-               and bool(events(api.history(holder[0].run_id, db=db), "node_started", "wait")))
-    run_id = holder[0].run_id
+    background = BackgroundRun(slow_flow(tmp_path), db)
+    run_id = background.wait_started("wait")
     for call in (lambda: api.resume(run_id, db=db), lambda: api.step(run_id, db=db),
                  lambda: api.edit_state(run_id, {"inputs.x": 1}, db=db)):
         with pytest.raises(RunBusy):
             call()
         assert api.runs(db=db)[0]["status"] == "running"  # still alive, not "interrupted"
-    holder[0].stop()
-    worker.join(30)
-    assert result["status"] == "cancelled"
+    background.execution.stop()
+    assert background.join(30)["status"] == "cancelled"
     assert not events(api.history(run_id, db=db), "run_interrupted")
 
 
