@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QDragEnterEvent,
     QDragMoveEvent,
@@ -76,21 +76,21 @@ class CanvasView(QGraphicsView):
     def reset_zoom(self) -> None:
         self.zoom_by(1.0 / self.zoom())
 
+    def _content_rects(self, selected: bool = False) -> list[QRectF]:
+        items = self.scene().selectedItems() if selected else self.scene().items()
+        return [i.sceneBoundingRect() for i in items if isinstance(i, (NodeItem, NoteItem))]
+
     def fit_all(self) -> None:
-        items = [i for i in self.scene().items() if isinstance(i, (NodeItem, NoteItem))]
-        self._fit([i.sceneBoundingRect() for i in items])
+        self._fit(self._content_rects())
 
     def fit_readable(self) -> None:
         """Show the whole workflow if it stays readable (zoom ≥ 60%), else its top-left part."""
-        rects = [i.sceneBoundingRect() for i in self.scene().items() if isinstance(i, (NodeItem, NoteItem))]
+        rects = self._content_rects()
         if not rects:
             self.reset_zoom()
             self.centerOn(0, 0)
             return
-        box = rects[0]
-        for rect in rects[1:]:
-            box = box.united(rect)
-        box = box.adjusted(-40, -40, 40, 40)
+        box = _united(rects, 40)
         self.fitInView(box, Qt.AspectRatioMode.KeepAspectRatio)
         self.zoom_by(min(1.0, max(READABLE_ZOOM, self.zoom())) / self.zoom())
         shown = self.mapToScene(self.viewport().rect()).boundingRect()
@@ -99,20 +99,17 @@ class CanvasView(QGraphicsView):
         self.centerOn(x, y)
 
     def fit_selection(self) -> None:
-        items = [i for i in self.scene().selectedItems() if isinstance(i, (NodeItem, NoteItem))]
-        if not items:
+        rects = self._content_rects(selected=True)
+        if not rects:
             self.fit_all()
             return
-        self._fit([i.sceneBoundingRect() for i in items])
+        self._fit(rects)
 
-    def _fit(self, rects: list) -> None:  # type: ignore[type-arg]
+    def _fit(self, rects: list[QRectF]) -> None:
         if not rects:
             self.centerOn(0, 0)
             return
-        box = rects[0]
-        for rect in rects[1:]:
-            box = box.united(rect)
-        box = box.adjusted(-60, -60, 60, 60)
+        box = _united(rects, 60)
         self.fitInView(box, Qt.AspectRatioMode.KeepAspectRatio)
         # Never blow small workflows up beyond 100%, nor shrink below the minimum.
         if self.zoom() > 1.0:
@@ -234,3 +231,11 @@ class CanvasView(QGraphicsView):
             self.setFocus()
         else:
             super().dropEvent(event)
+
+
+def _united(rects: list[QRectF], margin: float) -> QRectF:
+    """The rectangle around all of ``rects``, with a margin."""
+    box = rects[0]
+    for rect in rects[1:]:
+        box = box.united(rect)
+    return box.adjusted(-margin, -margin, margin, margin)
