@@ -10,7 +10,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from studio.store import NewEvent, RunRecord, Store
+from studio.store import RunRecord, Store
 
 log = logging.getLogger("studio.engine")
 LEASE_SECONDS = 30.0
@@ -97,6 +97,3 @@ def recover(store: Store, run: RunRecord) -> RunRecord:
 def recover_all(store: Store) -> list[RunRecord]:
     return [recover(store, r) for r in store.list_runs()]
 
-
-def interrupted_event(reason: str) -> NewEvent:
-    return NewEvent("run_interrupted", None, {"reason": reason})

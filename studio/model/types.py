@@ -74,3 +74,8 @@ def format_number(value: float | int) -> str:
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
         return str(int(value))
     return str(value)
+
+
+def is_position(value: Any) -> bool:
+    """A canvas position as the file holds it: ``[x, y]`` numbers."""
+    return isinstance(value, list) and len(value) == 2 and all(matches(v, "number") for v in value)

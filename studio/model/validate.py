@@ -8,7 +8,7 @@ from typing import Any
 import networkx as nx
 
 from studio.model.spec import NodeSpec
-from studio.model.types import can_connect, matches
+from studio.model.types import can_connect, is_position, matches
 from studio.model.workflow import FORMAT, ID_PATTERN, VERSION
 
 
@@ -74,10 +74,7 @@ def _check_nodes(
             problems.append(f"node '{node_id}': 'label' must be text")
         if "breakpoint" in node and not isinstance(node["breakpoint"], bool):
             problems.append(f"node '{node_id}': 'breakpoint' must be true or false")
-        pos = node.get("position")
-        if "position" in node and not (
-            isinstance(pos, list) and len(pos) == 2 and all(matches(v, "number") for v in pos)
-        ):
+        if "position" in node and not is_position(node["position"]):
             problems.append(f"node '{node_id}': 'position' must be [x, y]")
         nodes[node_id] = node
     return nodes
@@ -217,10 +214,7 @@ def _check_notes(notes: Any, problems: list[str]) -> None:
             continue
         if "text" in note and not isinstance(note["text"], str):
             problems.append(f"note #{i + 1}: 'text' must be text")
-        pos = note.get("position")
-        if "position" in note and not (
-            isinstance(pos, list) and len(pos) == 2 and all(matches(v, "number") for v in pos)
-        ):
+        if "position" in note and not is_position(note["position"]):
             problems.append(f"note #{i + 1}: 'position' must be [x, y]")
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import networkx as nx
 
 from studio.errors import WorkflowFileError
+from studio.model.types import is_position
 
 FORMAT = "studio.workflow"
 VERSION = 1
@@ -74,7 +75,7 @@ class Node:
         """Build from a node object of the file (whose ``id`` and ``type`` are text)."""
         position: Any = data.get("position")
         pos: tuple[float, float] | None = None
-        if _is_xy(position):
+        if is_position(position):
             pos = (position[0], position[1])
         params = data.get("params")
         label = data.get("label")
@@ -167,11 +168,11 @@ class Note:
         raw = {}
         if "text" in data and not isinstance(text, str):
             raw["text"] = copy.deepcopy(text)
-        if "position" in data and not _is_xy(pos):
+        if "position" in data and not is_position(pos):
             raw["position"] = copy.deepcopy(pos)
         return cls(
             text=_text_of(text),
-            position=(pos[0], pos[1]) if _is_xy(pos) else (0.0, 0.0),
+            position=(pos[0], pos[1]) if is_position(pos) else (0.0, 0.0),
             extra={k: copy.deepcopy(v) for k, v in data.items() if k not in _NOTE_KEYS},
             raw=raw,
             keys=tuple(data),
@@ -496,12 +497,6 @@ def _json_kind(value: Any) -> str:
     )
 
 
-def _is_xy(value: Any) -> bool:
-    return (
-        isinstance(value, list)
-        and len(value) == 2
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-    )
 
 
 def _text_of(value: Any) -> str:

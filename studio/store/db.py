@@ -566,13 +566,6 @@ class Store(CleanupMixin):
         finally:
             raw.close()
 
-    def file_size(self) -> int:
-        if self.path is None or not self.path.exists():
-            return 0
-        total = self.path.stat().st_size
-        wal = self.path.with_name(self.path.name + "-wal")
-        return total + (wal.stat().st_size if wal.exists() else 0)
-
 
 _stores: dict[tuple[str, bool], Store] = {}
 _stores_lock = threading.Lock()
