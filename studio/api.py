@@ -128,8 +128,10 @@ def state(run_id: str, *, db: str | Path | None = None, checkpoint: str | None =
     store = get_store(db)
     rec = recover(store, store.get_run(run_id))
     snapshot = store.load(run_id, checkpoint)
-    latest = store.latest_checkpoint(run_id)
-    is_latest = latest is not None and latest["id"] == snapshot.checkpoint_id
+    is_latest = checkpoint is None  # load() without a checkpoint reads the latest one
+    if not is_latest:
+        latest = store.latest_checkpoint(run_id)
+        is_latest = latest is not None and latest["id"] == snapshot.checkpoint_id
     return captured_state(run_workflow_copy(rec), snapshot, rec.status, latest=is_latest)
 
 
