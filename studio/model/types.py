@@ -27,6 +27,8 @@ def type_of(value: Any) -> str:
         return "number"
     if isinstance(value, str):
         return "text"
+    if is_frame(value):
+        return "table"
     if isinstance(value, list):
         return "table" if is_table(value) and value else "list"
     if isinstance(value, dict):
@@ -36,8 +38,16 @@ def type_of(value: Any) -> str:
     return type(value).__name__
 
 
+def is_frame(value: Any) -> bool:
+    """A table held as a Polars DataFrame (checked without importing Polars)."""
+    kind = type(value)
+    return kind.__name__ == "DataFrame" and kind.__module__.startswith("polars")
+
+
 def is_table(value: Any) -> bool:
-    """A table is a list of objects that all have the same keys."""
+    """A table: a DataFrame, or (as JSON) a list of objects that all have the same keys."""
+    if is_frame(value):
+        return True
     if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
         return False
     return not value or all(row.keys() == value[0].keys() for row in value)
@@ -54,7 +64,7 @@ def matches(value: Any, type_name: str) -> bool:
     if type_name == "bool":
         return isinstance(value, bool)
     if type_name == "list":
-        return isinstance(value, list)
+        return isinstance(value, list) or is_frame(value)
     if type_name == "table":
         return is_table(value)
     if type_name == "object":
