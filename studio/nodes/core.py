@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from studio.model.spec import NodeSpec, ParamSpec, PortSpec
-from studio.model.types import format_number
+from studio.model.types import format_number, is_frame
 from studio.nodes import safe_expr
 from studio.nodes.base import Cancelled, NodeContext, NodeType, fail
 
@@ -126,9 +126,18 @@ def _compare(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]
     return {"result": compare_values(params["op"], inputs["a"], inputs["b"])}
 
 
+def as_json(value: Any) -> Any:
+    """A table as its JSON rows (what expressions and paths see); other values as they are."""
+    if is_frame(value):
+        from studio.tables.frame import to_rows
+
+        return to_rows(value)
+    return value
+
+
 def _expression(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
     names: dict[str, Any] = dict(ctx.run_inputs)
-    names.update({k: inputs[k] for k in ("a", "b", "c") if k in inputs})
+    names.update({k: as_json(inputs[k]) for k in ("a", "b", "c") if k in inputs})
     return {"result": safe_expr.evaluate(params["expr"], names)}
 
 
@@ -156,7 +165,7 @@ def _text(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
             return format_number(value)
         if isinstance(value, str):
             return value
-        return json.dumps(value, ensure_ascii=False, default=str)
+        return json.dumps(as_json(value), ensure_ascii=False, default=str)
 
     return {"text": _PLACEHOLDER.sub(fill, params["template"])}
 
@@ -177,7 +186,7 @@ def get_path(data: Any, path: str) -> Any:
 
 
 def _get_field(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
-    return {"value": get_path(inputs.get("data"), params.get("path", ""))}
+    return {"value": get_path(as_json(inputs.get("data")), params.get("path", ""))}
 
 
 def _branch(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
@@ -230,6 +239,9 @@ def _log(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
 
 
 def _short_json(value: Any) -> str:
+    if is_frame(value):
+        rows, cols = value.shape
+        return f"a table of {rows:,} rows and {cols} columns ({', '.join(value.columns[:8])})"
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 2000 else text[:1997] + "..."
 

@@ -1,260 +1,421 @@
-"""Built-in node types for files and tables."""
+"""Built-in node types for files and tables (CONTRACT sections 2 and 2b).
+
+Tables travel as Polars DataFrames; the work is in ``studio.tables``. A table
+input may also arrive as JSON rows (from a ``constant``, an ``expression`` or
+``--set``): it is turned into a table first.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import json
-import math
-import re
-import statistics
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from studio.model.spec import NodeSpec, ParamSpec, PortSpec
-from studio.model.types import format_number, is_table
+from studio.nodes import safe_expr
 from studio.nodes.base import NodeContext, NodeType, fail
-from studio.nodes.core import COMPARE_NAMES, compare_values
+from studio.tables import files, ops
+from studio.tables.frame import as_frame, is_frame, to_rows
+from studio.tables.kinds import DEFAULT_MISSING
 
-FORMATS = ("text", "json", "csv")
-AGGREGATE_FUNCS = ("count", "sum", "mean", "min", "max")
-_INT = re.compile(r"^[+-]?\d+$")
-_FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
+FORMATS = ("text", "json", "jsonl", "csv", "tsv", "excel", "parquet")
+_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".txt": "text", ".json": "json", ".jsonl": "jsonl",
+               ".xlsx": "excel", ".parquet": "parquet"}
+TABLE_FORMATS = ("jsonl", "csv", "tsv", "excel", "parquet")
 
-
-def parse_cell(text: str) -> Any:
-    """A CSV cell: numbers become numbers, everything else stays text."""
-    stripped = text.strip()
-    if re.match(r"^[+-]?0\d", stripped):
-        return text  # codes such as 007 or 01234 keep their leading zeros
-    if _INT.match(stripped) and len(stripped) < 300:
-        return int(stripped)
-    if _FLOAT.match(stripped):
-        value = float(stripped)
-        if math.isfinite(value):
-            return value
-    return text
+Inputs = dict[str, Any]
+Params = dict[str, Any]
 
 
-def _format(params: dict[str, Any], path: Path) -> str:
+def _format(params: Params, path: Path) -> str:
     fmt = params.get("format")
     if fmt:
         if fmt not in FORMATS:
-            raise fail(f"unknown format {fmt!r} (use text, json or csv)")
+            raise fail(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")
         return str(fmt)
-    suffix = path.suffix.lower().lstrip(".")
-    return suffix if suffix in FORMATS else "text"
+    return _EXTENSIONS.get(path.suffix.lower(), "text")
 
 
-def _read_file(inputs: dict[str, Any], params: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
-    path = ctx.resolve(params["path"])
+def _read_bytes(path: Path) -> bytes:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_bytes()
     except FileNotFoundError:
         raise fail(f"file not found: {path}") from None
     except IsADirectoryError:
         raise fail(f"{path} is a folder, not a file") from None
-    except UnicodeDecodeError:
-        raise fail(f"{path} is not a UTF-8 text file") from None
     except OSError as exc:
         raise fail(f"cannot read {path}: {exc.strerror}") from None
     except ValueError as exc:  # e.g. a NUL character in the path
         raise fail(f"cannot read {path!r}: {exc}") from None
+
+
+def _csv_options(params: Params, fmt: str) -> files.CsvOptions:
+    delimiter = params.get("delimiter") or ("\t" if fmt == "tsv" else None)
+    missing = params.get("missing", DEFAULT_MISSING)
+    if not isinstance(missing, list | tuple) or not all(isinstance(m, str) for m in missing):
+        raise fail("param 'missing' must be a list of texts, like [\"\", \"NA\"]")
+    header = params.get("header", True)
+    return files.CsvOptions(delimiter=delimiter, encoding=params.get("encoding") or None,
+                            header=bool(header), missing=tuple(missing))
+
+
+def _read_file(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    path = ctx.resolve(params["path"])
     fmt = _format(params, path)
+    if fmt == "excel":
+        if not path.is_file():
+            _read_bytes(path)  # the same clear message as for other formats
+        return {"data": files.read_excel(path, params.get("sheet"), ctx.log)}
+    raw = _read_bytes(path)
+    if fmt in ("csv", "tsv"):
+        return {"data": files.read_csv(raw, _csv_options(params, fmt), path.name, ctx.log)}
+    if fmt == "jsonl":
+        return {"data": files.read_jsonl(raw, path.name)}
+    if fmt == "parquet":
+        return {"data": files.read_parquet(raw, path.name)}
+    text = files.decode(raw, params.get("encoding") or None, path.name)
     if fmt == "json":
         try:
             return {"data": json.loads(text)}
         except json.JSONDecodeError as exc:
             raise fail(f"{path.name} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    if fmt == "csv":
-        reader = csv.DictReader(io.StringIO(text))
-        rows = []
-        for line_no, row in enumerate(reader, start=2):
-            if None in row:
-                raise fail(f"{path.name} line {line_no} has more cells than the header")
-            rows.append({k: parse_cell(v) if v is not None else "" for k, v in row.items()})
-        return {"data": rows}
     return {"data": text}
 
 
-def _write_file(inputs: dict[str, Any], params: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
+def _write_file(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
     path = ctx.resolve(params["path"])
     data = inputs["data"]
     fmt = _format(params, path)
-    if fmt == "json":
+    if fmt in TABLE_FORMATS:
+        table = as_frame(data, "input 'data'") if not is_frame(data) else data
+        if fmt in ("excel", "parquet"):
+            _atomic(path, lambda tmp: (files.write_excel(table, tmp, params.get("sheet")) if fmt == "excel"
+                                       else files.write_parquet(table, tmp)))
+            return {"path": str(path.resolve())}
+        if fmt == "jsonl":
+            text = files.write_jsonl(table)
+        else:
+            delimiter = params.get("delimiter") or ("\t" if fmt == "tsv" else ",")
+            text = files.csv_text(table, delimiter)
+    elif fmt == "json":
+        value = to_rows(data) if is_frame(data) else data
         try:
-            text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+            text = json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
         except (TypeError, ValueError) as exc:
             raise fail(f"data cannot be written as JSON: {exc}") from None
-    elif fmt == "csv":
-        if not is_table(data):
-            raise fail("csv format needs a table (a list of objects with the same keys)")
-        buffer = io.StringIO()
-        columns = list(data[0]) if data else []
-        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        for row in data:
-            writer.writerow({k: _cell_text(v) for k, v in row.items()})
-        text = buffer.getvalue()
+    elif is_frame(data):
+        text = files.csv_text(data)
     else:
         text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
-    tmp = path.with_name(path.name + ".tmp")
+    _atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8", newline=""))
+    return {"path": str(path.resolve())}
+
+
+def _atomic(path: Path, write: Any) -> None:
+    """Write through a temporary file in the same folder, then rename over the target."""
+    tmp: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp = Path(name)
+        write(tmp)
         tmp.replace(path)
     except (OSError, ValueError) as exc:
-        with contextlib.suppress(OSError, ValueError):
-            tmp.unlink(missing_ok=True)  # best effort: the write already failed
+        if tmp is not None:
+            with contextlib.suppress(OSError, ValueError):
+                tmp.unlink(missing_ok=True)  # best effort: the write already failed
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise fail(f"cannot write {path}: {reason}") from None
-    return {"path": str(path)}
 
 
-def _cell_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return format_number(value)
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return "" if value is None else str(value)
+# -- table nodes --------------------------------------------------------------------------
+
+def _table(inputs: Inputs, port: str = "table") -> Any:
+    return as_frame(inputs.get(port), f"input '{port}'")
 
 
-def _table(inputs: dict[str, Any]) -> list[dict[str, Any]]:
-    table: Any = inputs.get("table")
-    if not is_table(table):
-        raise fail("input 'table' must be a table (a list of objects with the same keys)")
-    return list(table)
+def _filter_rows(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    df = _table(inputs)
+    condition = params.get("condition")
+    if condition:
+        return {"table": ops.filter_condition(df, condition, ctx.run_inputs)}
+    return {"table": ops.filter_rows(df, params["column"], params["op"], params.get("value"),
+                                     ignore_case=bool(params.get("ignore_case")))}
 
 
-def _column(table: list[dict[str, Any]], column: Any) -> None:
-    if table and column not in table[0]:
-        raise fail(f"no column '{column}' (columns: {', '.join(map(str, table[0]))})")
+def _sort_rows(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    df = _table(inputs)
+    by = params.get("by")
+    if by:
+        if not isinstance(by, list) or not all(isinstance(b, dict) and isinstance(b.get("column"), str) for b in by):
+            raise fail("param 'by' must be a list of {column, descending}")
+        keys = [(b["column"], bool(b.get("descending"))) for b in by]
+    else:
+        keys = [(params["column"], bool(params.get("descending")))]
+    return {"table": ops.sort(df, keys)}
 
 
-def _filter_rows(inputs: dict[str, Any], params: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
-    table, column = _table(inputs), params["column"]
-    _column(table, column)
-    op, value = params["op"], params.get("value")
-    return {"table": [row for row in table if compare_values(op, row[column], value)]}
+def _aggregate(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    df = _table(inputs)
+    group_by = ops.as_list(params.get("group_by"), "group_by")
+    return {"table": ops.aggregate(df, group_by, ops.aggregation_list(params))}
 
 
-def _sort_rows(inputs: dict[str, Any], params: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
-    table, column = _table(inputs), params["column"]
-    _column(table, column)
-    try:
-        ordered = sorted(table, key=lambda row: row[column], reverse=bool(params.get("descending")))
-    except TypeError:
-        raise fail(
-            f"column '{column}' mixes kinds of values (such as numbers and text), so it cannot be sorted"
-        ) from None
-    return {"table": ordered}
+def _join(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    left, right = _table(inputs, "left"), _table(inputs, "right")
+    on = ops.as_list(params.get("on"), "on")
+    left_on = on or ops.as_list(params.get("left_on"), "left_on")
+    right_on = on or ops.as_list(params.get("right_on"), "right_on")
+    return {"table": ops.join(left, right, left_on, right_on, params.get("how") or "inner")}
 
 
-def _aggregate(inputs: dict[str, Any], params: dict[str, Any], ctx: NodeContext) -> dict[str, Any]:
-    table, column, func = _table(inputs), params["column"], params["func"]
-    if func not in AGGREGATE_FUNCS:
-        raise fail(f"unknown aggregate func {func!r}")
-    group_by = params.get("group_by") or None
-    _column(table, column)
-    if group_by:
-        _column(table, group_by)
-    groups: dict[Any, list[Any]] = {}
-    for row in table:
-        key = row[group_by] if group_by else None
-        if isinstance(key, (list, dict)):
-            key = json.dumps(key, sort_keys=True)
-        groups.setdefault(key, []).append(row[column])
-    result_name = f"{func}_{column}" if func != "count" else "count"
-    rows = []
-    for key, values in groups.items():
-        out: dict[str, Any] = {group_by: key} if group_by else {}
-        out[result_name] = _reduce(func, column, values)
-        rows.append(out)
-    if not group_by and not rows:
-        rows = [{result_name: _reduce(func, column, [])}]
-    return {"table": rows}
+def _append(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    return {"table": ops.append(_table(inputs, "a"), _table(inputs, "b"))}
 
 
-def _reduce(func: str, column: str, values: list[Any]) -> Any:
-    if func == "count":
-        return len(values)
-    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    if len(numbers) != len(values):
-        raise fail(f"column '{column}' has values that are not numbers, so '{func}' cannot use it")
-    if not numbers:
-        return 0 if func == "sum" else None
-    if func == "sum":
-        return sum(numbers)
-    if func == "mean":
-        return statistics.fmean(numbers)
-    return min(numbers) if func == "min" else max(numbers)
+def _select_columns(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    return {"table": ops.select_columns(
+        _table(inputs), ops.as_list(params.get("columns"), "columns") or None,
+        params.get("rename") or None, ops.as_list(params.get("drop"), "drop"),
+    )}
+
+
+def _add_column(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    return {"table": ops.add_column(_table(inputs), params["name"], params["expr"], ctx.run_inputs)}
+
+
+def _distinct(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    return {"table": ops.distinct(_table(inputs), ops.as_list(params.get("columns"), "columns"))}
+
+
+def _limit(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    return {"table": ops.limit(_table(inputs), params["count"], params.get("offset", 0))}
+
+
+def _fill_missing(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    return {"table": ops.fill_missing(_table(inputs), ops.as_list(params.get("columns"), "columns"),
+                                      params.get("value"))}
+
+
+def _drop_missing(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    return {"table": ops.drop_missing(_table(inputs), ops.as_list(params.get("columns"), "columns"))}
+
+
+def _convert_types(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    return {"table": ops.convert_types(_table(inputs), params["column"], params["to"],
+                                       params.get("format") or None, params.get("on_error") or "fail")}
+
+
+def _pivot(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    return {"table": ops.pivot(_table(inputs), ops.as_list(params.get("index"), "index"), params["columns"],
+                               params.get("values"), params.get("func") or "sum")}
+
+
+def _unpivot(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
+    return {"table": ops.unpivot(_table(inputs), ops.as_list(params.get("columns"), "columns"),
+                                 params.get("name") or "variable", params.get("value") or "value")}
+
+
+# -- static checks of params --------------------------------------------------------------
+
+def _check_filter(params: Params) -> list[str]:
+    condition = params.get("condition")
+    if condition not in (None, ""):
+        if not isinstance(condition, str):
+            return ["param 'condition' must be a row expression (text)"]
+        return safe_expr.check(condition)
+    missing = [p for p in ("column", "op") if p not in params]
+    if missing:
+        return [f"missing required param '{missing[0]}' (or give a 'condition' instead)"]
+    if params.get("op") not in ("is_missing", "not_missing") and "value" not in params:
+        return ["missing required param 'value'"]
+    return []
+
+
+def _check_sort(params: Params) -> list[str]:
+    if not params.get("by") and "column" not in params:
+        return ["missing required param 'column' (or give 'by' for several columns)"]
+    return []
+
+
+def _check_aggregate(params: Params) -> list[str]:
+    if params.get("aggregations"):
+        return []
+    if "func" not in params:
+        return ["missing required param 'func' (or give 'aggregations')"]
+    if params.get("func") != "rows" and "column" not in params:
+        return ["missing required param 'column'"]
+    return []
+
+
+def _check_join(params: Params) -> list[str]:
+    if params.get("on"):
+        return []
+    if params.get("left_on") and params.get("right_on"):
+        return []
+    return ["give 'on' (a column both sides have) or both 'left_on' and 'right_on'"]
+
+
+def _check_expr(param: str) -> Any:
+    return lambda params: safe_expr.check(params.get(param))
+
+
+TABLE_IN = (PortSpec("table", "table"),)
+TABLE_OUT = (PortSpec("table", "table"),)
+COLUMNS_HELP = "a column name or a list of them"
+
+
+def _table_node(type_id: str, label: str, description: str, params: tuple[ParamSpec, ...], run: Any,
+                inputs: tuple[PortSpec, ...] = TABLE_IN, checks: tuple[Any, ...] = ()) -> NodeType:
+    return NodeType(NodeSpec(type_id, label, "Tables", description, inputs=inputs, outputs=TABLE_OUT,
+                             params=params, param_checks=checks), run)
 
 
 DATA_NODES = [
     NodeType(
         NodeSpec(
-            "read_file", "Read file", "Files", "Reads a text, JSON or CSV file (CSV becomes a table).",
+            "read_file", "Read file", "Files",
+            "Reads a text, JSON, CSV, TSV, Excel or Parquet file (tables come out with typed columns).",
             outputs=(PortSpec("data", "any"),),
             params=(
                 ParamSpec("path", "path", required=True, default=""),
-                ParamSpec("format", "text", choices=FORMATS, description="text, json or csv; from the file name when not set"),
+                ParamSpec("format", "text", choices=FORMATS, description="from the file name when not set"),
+                ParamSpec("delimiter", "text", description="csv: , ; tab or | (detected when not set)"),
+                ParamSpec("encoding", "text", description="utf-8, utf-16 or cp1252 are detected; e.g. latin-1"),
+                ParamSpec("header", "bool", default=True, description="the first row names the columns"),
+                ParamSpec("missing", "list", default=list(DEFAULT_MISSING), description="texts read as missing cells"),
+                ParamSpec("sheet", "any", description="excel: a sheet name or a 0-based index (the first when not set)"),
             ),
         ),
         _read_file,
     ),
     NodeType(
         NodeSpec(
-            "write_file", "Write file", "Files", "Writes data to a text, JSON or CSV file.",
+            "write_file", "Write file", "Files", "Writes data to a text, JSON, CSV, TSV, Excel or Parquet file.",
             inputs=(PortSpec("data", "any"),),
             outputs=(PortSpec("path", "text"),),
             params=(
                 ParamSpec("path", "path", required=True, default=""),
-                ParamSpec("format", "text", choices=FORMATS, description="text, json or csv; from the file name when not set"),
+                ParamSpec("format", "text", choices=FORMATS, description="from the file name when not set"),
+                ParamSpec("delimiter", "text", description="csv: the delimiter to write (default ,)"),
+                ParamSpec("sheet", "text", description="excel: the sheet's name (default Sheet1)"),
             ),
         ),
         _write_file,
     ),
-    NodeType(
-        NodeSpec(
-            "filter_rows", "Filter rows", "Tables", "Keeps the rows whose column compares true with a value.",
-            inputs=(PortSpec("table", "table"),),
-            outputs=(PortSpec("table", "table"),),
-            params=(
-                ParamSpec("column", "text", required=True, default=""),
-                ParamSpec("op", "text", required=True, default="gt", choices=COMPARE_NAMES),
-                ParamSpec("value", "any", required=True, default=0),
-            ),
+    _table_node(
+        "filter_rows", "Filter rows", "Keeps the rows whose column matches a value, or a condition.",
+        (
+            ParamSpec("column", "text", default=""),
+            ParamSpec("op", "text", default="gt", choices=ops.FILTER_OPS),
+            ParamSpec("value", "any", default=0),
+            ParamSpec("ignore_case", "bool", default=False, description="text: ignore upper/lower case"),
+            ParamSpec("condition", "expression", description="instead of column/op/value: e.g. price * units > 100"),
         ),
-        _filter_rows,
+        _filter_rows, checks=(_check_filter,),
     ),
-    NodeType(
-        NodeSpec(
-            "sort_rows", "Sort rows", "Tables", "Sorts the rows of a table by one column.",
-            inputs=(PortSpec("table", "table"),),
-            outputs=(PortSpec("table", "table"),),
-            params=(
-                ParamSpec("column", "text", required=True, default=""),
-                ParamSpec("descending", "bool", default=False),
-            ),
+    _table_node(
+        "sort_rows", "Sort rows", "Sorts the rows by one column, or by several.",
+        (
+            ParamSpec("column", "text", default=""),
+            ParamSpec("descending", "bool", default=False),
+            ParamSpec("by", "list", description="several columns: [{column, descending}]"),
         ),
-        _sort_rows,
+        _sort_rows, checks=(_check_sort,),
     ),
-    NodeType(
-        NodeSpec(
-            "aggregate", "Aggregate", "Tables",
-            "Counts, sums or averages a column, optionally per group.",
-            inputs=(PortSpec("table", "table"),),
-            outputs=(PortSpec("table", "table"),),
-            params=(
-                ParamSpec("column", "text", required=True, default=""),
-                ParamSpec("func", "text", required=True, default="sum",
-                          choices=AGGREGATE_FUNCS),
-                ParamSpec("group_by", "text"),
-            ),
+    _table_node(
+        "aggregate", "Aggregate", "Counts, sums, averages (and more) a column, optionally per group.",
+        (
+            ParamSpec("column", "text", default=""),
+            ParamSpec("func", "text", default="sum", choices=ops.AGGREGATE_FUNCS),
+            ParamSpec("group_by", "any", description=COLUMNS_HELP),
+            ParamSpec("aggregations", "list", description="several at once: [{column, func, as}]"),
         ),
-        _aggregate,
+        _aggregate, checks=(_check_aggregate,),
+    ),
+    _table_node(
+        "join", "Join", "Matches the rows of two tables on key columns, like a lookup.",
+        (
+            ParamSpec("on", "any", description="key column(s) with the same name on both sides"),
+            ParamSpec("left_on", "any", description="key column(s) of the left table"),
+            ParamSpec("right_on", "any", description="key column(s) of the right table"),
+            ParamSpec("how", "text", default="inner", choices=ops.JOIN_HOWS),
+        ),
+        _join, inputs=(PortSpec("left", "table"), PortSpec("right", "table")), checks=(_check_join,),
+    ),
+    _table_node(
+        "append", "Append", "Puts the rows of b under the rows of a.",
+        (), _append, inputs=(PortSpec("a", "table"), PortSpec("b", "table")),
+    ),
+    _table_node(
+        "select_columns", "Select columns", "Keeps, reorders, renames or drops columns.",
+        (
+            ParamSpec("columns", "list", description="the columns to keep, in order (all when not set)"),
+            ParamSpec("rename", "object", description="old name → new name"),
+            ParamSpec("drop", "list", description="columns to leave out"),
+        ),
+        _select_columns,
+    ),
+    _table_node(
+        "add_column", "Add column", "Computes a new column from the others, like price * units.",
+        (
+            ParamSpec("name", "text", required=True, default="new_column"),
+            ParamSpec("expr", "expression", required=True, default=""),
+        ),
+        _add_column, checks=(_check_expr("expr"),),
+    ),
+    _table_node(
+        "distinct", "Distinct rows", "Keeps the first row of each set of equal rows.",
+        (ParamSpec("columns", "list", description="compare only these columns (all when not set)"),),
+        _distinct,
+    ),
+    _table_node(
+        "limit", "Limit rows", "Keeps a number of rows, optionally after skipping some.",
+        (ParamSpec("count", "number", required=True, default=10), ParamSpec("offset", "number", default=0)),
+        _limit,
+    ),
+    _table_node(
+        "fill_missing", "Fill missing", "Puts a value into missing cells.",
+        (ParamSpec("columns", "list", description="only these columns (all when not set)"),
+         ParamSpec("value", "any", required=True, default=0)),
+        _fill_missing,
+    ),
+    _table_node(
+        "drop_missing", "Drop missing", "Leaves out rows that have missing cells.",
+        (ParamSpec("columns", "list", description="only look at these columns (any column when not set)"),),
+        _drop_missing,
+    ),
+    _table_node(
+        "convert_types", "Convert types", "Changes the kind of a column (number, text, yes/no, date).",
+        (
+            ParamSpec("column", "text", required=True, default=""),
+            ParamSpec("to", "text", required=True, default="number", choices=ops.CONVERT_KINDS),
+            ParamSpec("format", "text", description="how dates are written, e.g. %d/%m/%Y"),
+            ParamSpec("on_error", "text", default="fail", choices=("fail", "missing")),
+        ),
+        _convert_types,
+    ),
+    _table_node(
+        "pivot", "Pivot", "Turns the values of one column into columns (a cross table).",
+        (
+            ParamSpec("index", "any", required=True, default="", description="the column(s) that stay as rows"),
+            ParamSpec("columns", "text", required=True, default="", description="its values become columns"),
+            ParamSpec("values", "text", description="the column to aggregate"),
+            ParamSpec("func", "text", default="sum", choices=ops.AGGREGATE_FUNCS),
+        ),
+        _pivot,
+    ),
+    _table_node(
+        "unpivot", "Unpivot", "Turns columns into rows of name and value.",
+        (
+            ParamSpec("columns", "list", required=True, default=[]),
+            ParamSpec("name", "text", default="variable"),
+            ParamSpec("value", "text", default="value"),
+        ),
+        _unpivot,
     ),
 ]

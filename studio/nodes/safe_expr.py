@@ -11,6 +11,7 @@ import math
 import numbers
 import operator
 import threading
+from datetime import date
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -96,6 +97,40 @@ def _safe_sum(values: Any, start: Any = 0) -> Any:
     return sum(items, start)
 
 
+def _text_arg(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise NodeError(f"{name}() needs text")
+    return value
+
+
+def _replace(text: Any, old: Any, new: Any) -> str:
+    result = _text_arg(text, "replace").replace(_text_arg(old, "replace"), _text_arg(new, "replace"))
+    return _check_size(result)  # type: ignore[no-any-return]
+
+
+def _substring(text: Any, start: Any, length: Any = None) -> str:
+    text = _text_arg(text, "substring")
+    if not isinstance(start, int) or (length is not None and not isinstance(length, int)):
+        raise NodeError("substring() needs whole numbers for its start and length")
+    return text[start:] if length is None else text[start:start + max(length, 0)]
+
+
+def _date_part(index: int, name: str) -> Callable[[Any], Any]:
+    def part(value: Any) -> Any:
+        if value is None:
+            return None
+        text = _text_arg(value, name)[:10]
+        try:
+            return [int(p) for p in date.fromisoformat(text).isoformat().split("-")][index]
+        except ValueError:
+            raise NodeError(f"{name}() needs a date like 2024-05-01 (got {_short(value)})") from None
+    return part
+
+
+def _coalesce(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "abs": abs,
     "min": min,
@@ -107,8 +142,23 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "str": _safe_str,
     "int": int,
     "float": float,
+    "upper": lambda s: _text_arg(s, "upper").upper(),
+    "lower": lambda s: _text_arg(s, "lower").lower(),
+    "trim": lambda s: _text_arg(s, "trim").strip(),
+    "replace": _replace,
+    "contains": lambda s, part: _text_arg(part, "contains") in _text_arg(s, "contains"),
+    "starts_with": lambda s, part: _text_arg(s, "starts_with").startswith(_text_arg(part, "starts_with")),
+    "ends_with": lambda s, part: _text_arg(s, "ends_with").endswith(_text_arg(part, "ends_with")),
+    "length": len,
+    "substring": _substring,
+    "is_missing": lambda value: value is None,
+    "coalesce": _coalesce,
+    "year": _date_part(0, "year"),
+    "month": _date_part(1, "month"),
+    "day": _date_part(2, "day"),
+    "today": lambda: date.today().isoformat(),
 }
-#: The only names an expression may call (the contract's list; never grows).
+#: The only names an expression may call (the contract's lists, sections 2 and 2b).
 ALLOWED_CALLS = frozenset(FUNCTIONS)
 CONSTANTS = {"True": True, "False": False, "None": None}
 

@@ -1,0 +1,332 @@
+"""Reading and writing table files: CSV/TSV, JSON lines, Excel and Parquet (CONTRACT 2b)."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from studio.errors import NodeError
+from studio.tables.frame import datetime_text, from_rows, json_columns, normalize
+from studio.tables.kinds import DEFAULT_MISSING, infer
+
+DELIMITERS = (",", ";", "\t", "|")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar"}
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
+@dataclass
+class CsvOptions:
+    """What the ``read_file`` params say about a CSV file (``None``: detect)."""
+
+    delimiter: str | None = None
+    encoding: str | None = None
+    header: bool = True
+    missing: Sequence[str] = DEFAULT_MISSING
+
+
+# -- text and encoding --------------------------------------------------------------------
+
+def decode(raw: bytes, encoding: str | None, name: str) -> str:
+    """File bytes as text: UTF-8 (BOM or not) and UTF-16 with a BOM are detected, else cp1252."""
+    if encoding:
+        try:
+            codec = codecs.lookup(encoding).name
+        except LookupError:
+            raise NodeError(f"unknown encoding '{encoding}' (for example utf-8, cp1252, latin-1, utf-16)") from None
+        try:
+            return raw.decode("utf-8-sig" if codec == "utf-8" else codec)
+        except UnicodeDecodeError as exc:
+            raise NodeError(f"{name} is not {encoding} text (byte {exc.start + 1} does not fit)") from None
+    for bom, codec in _BOMS:
+        if raw.startswith(bom):
+            try:
+                return raw[len(bom):].decode(codec)
+            except UnicodeDecodeError as exc:
+                raise NodeError(f"{name} is not {codec} text (byte {exc.start + 1} does not fit)") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        # Windows-1252, with its five unassigned bytes read as Latin-1 (nothing is refused).
+        return raw.decode("cp1252", errors="latin1_fallback")
+
+
+def _latin1_fallback(exc: UnicodeError) -> tuple[str, int]:
+    assert isinstance(exc, UnicodeDecodeError)
+    return exc.object[exc.start:exc.end].decode("latin-1"), exc.end
+
+
+codecs.register_error("latin1_fallback", _latin1_fallback)
+
+
+def detect_delimiter(text: str) -> str:
+    """The delimiter among , ; tab | that splits the first lines most consistently."""
+    sample = text[:65536]
+    lines = sample.splitlines()[:50]
+    if len(sample) == 65536 and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut short
+    best, best_score = ",", (0, 0, 0)
+    for candidate in DELIMITERS:
+        try:
+            counts = [len(row) for row in csv.reader(lines, delimiter=candidate) if row]
+        except csv.Error:
+            continue
+        if not counts or max(counts) < 2:
+            continue
+        common = max(set(counts), key=counts.count)
+        score = (counts.count(common), common, -DELIMITERS.index(candidate))
+        if common >= 2 and score > best_score:
+            best, best_score = candidate, score
+    return best
+
+
+# -- reading ------------------------------------------------------------------------------
+
+def read_csv(raw: bytes, options: CsvOptions, name: str, log: Callable[[str], None]) -> pl.DataFrame:
+    """A CSV (or TSV) file as a table, every column in one kind (CONTRACT 2b, Reading)."""
+    text = decode(raw, options.encoding, name)
+    delimiter = options.delimiter or detect_delimiter(text)
+    if delimiter in DELIMITER_NAMES.values():
+        delimiter = {v: k for k, v in DELIMITER_NAMES.items()}[delimiter]
+    if len(delimiter) != 1:
+        raise NodeError(f"delimiter must be one character (got {delimiter!r})")
+    data = raw if _is_plain_utf8(raw, options.encoding, text) else text.encode("utf-8")
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    if not data.strip():
+        return pl.DataFrame()
+    try:
+        cells = pl.read_csv(
+            data, has_header=False, separator=delimiter, infer_schema=False,
+            empty_string_is_null=False, truncate_ragged_lines=False, raise_if_empty=False,
+            quote_char='"',
+        )
+    except pl.exceptions.PolarsError:
+        raise NodeError(_locate_problem(text, delimiter, name)) from None
+    if text.count('"') % 2:
+        # Polars reads an unterminated quote as one long cell; the contract wants it named.
+        raise NodeError(_locate_problem(text, delimiter, name))
+    if options.header:
+        first = cells.row(0) if cells.height else ()
+        names = unique_names([c if c is not None else "" for c in first], log)
+        cells = cells.slice(1)
+    else:
+        names = [f"column_{i + 1}" for i in range(cells.width)]
+    cells.columns = names
+    missing = list(options.missing)
+    columns = []
+    for col_name in names:
+        series = cells[col_name]
+        if missing:
+            series = series.set(series.is_in(missing), None)  # type: ignore[arg-type]
+        columns.append(infer(series))
+    return pl.DataFrame(columns)
+
+
+def _is_plain_utf8(raw: bytes, encoding: str | None, text: str) -> bool:
+    return not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and (
+        encoding is None or codecs.lookup(encoding).name == "utf-8"
+    ) and len(text) <= len(raw) and _utf8(raw)
+
+
+def _utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _locate_problem(text: str, delimiter: str, name: str) -> str:
+    """Find the line of an unterminated quote or of a row longer than the header."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    width = None
+    start_line = 1
+    try:
+        for row in reader:
+            if width is None:
+                width = len(row)
+            elif len(row) > width:
+                return f"{name} line {start_line} has {len(row)} cells, more than the {width} of the first row"
+            start_line = reader.line_num + 1
+    except csv.Error as exc:
+        if "unexpected end of data" in str(exc) or "EOF" in str(exc):
+            return f"{name} line {start_line} has a quote that is never closed"
+        return f"{name} line {reader.line_num}: {exc}"
+    return f"{name} has a quote that is never closed (from line {_open_quote_line(text, delimiter)})"
+
+
+def _open_quote_line(text: str, delimiter: str) -> int:
+    """The line where a quoted cell starts that no later quote closes."""
+    in_quote, line, opened, at_start = False, 1, 1, True
+    for ch in text:
+        if ch == '"':
+            if in_quote:
+                in_quote = False
+            elif at_start:
+                in_quote, opened = True, line
+        if ch == "\n":
+            line += 1
+        if not in_quote:
+            at_start = ch in (delimiter, "\n", "\r")
+    return opened
+
+
+def unique_names(names: Sequence[str], log: Callable[[str], None]) -> list[str]:
+    """Header names made unique (``value``, ``value_2``); an empty one is ``column_N``."""
+    result: list[str] = []
+    seen: set[str] = set()
+    for position, original in enumerate(names, start=1):
+        name = original.strip() if original.strip() else ""
+        if not name:
+            name = f"column_{position}"
+            log(f"column {position} has no name in the header: called it '{name}'")
+        if name in seen:
+            n = 2
+            while f"{name}_{n}" in seen:
+                n += 1
+            log(f"column {position} repeats the name '{name}': called it '{name}_{n}'")
+            name = f"{name}_{n}"
+        seen.add(name)
+        result.append(name)
+    return result
+
+
+def read_jsonl(raw: bytes, name: str) -> pl.DataFrame:
+    rows = []
+    for line_no, line in enumerate(decode(raw, None, name).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise NodeError(f"{name} line {line_no} is not valid JSON ({exc})") from None
+        if not isinstance(row, dict):
+            raise NodeError(f"{name} line {line_no} is not an object (JSON lines hold one row per line)")
+        rows.append(row)
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    return from_rows([{c: row.get(c) for c in columns} for row in rows])
+
+
+def read_excel(path: Path, sheet: Any, log: Callable[[str], None]) -> pl.DataFrame:
+    """One sheet of an ``.xlsx`` file (``sheet``: a name or a 0-based index; the first when unset)."""
+    import fastexcel
+
+    try:
+        reader = fastexcel.read_excel(str(path))
+        names = reader.sheet_names
+        if sheet is None or sheet == "":
+            chosen: Any = 0
+        elif isinstance(sheet, int) and not isinstance(sheet, bool):
+            if not 0 <= sheet < len(names):
+                raise NodeError(f"{path.name} has no sheet {sheet} (it has {len(names)}: {', '.join(names)})")
+            chosen = sheet
+        else:
+            if str(sheet) not in names:
+                raise NodeError(f"{path.name} has no sheet '{sheet}' (sheets: {', '.join(names)})")
+            chosen = str(sheet)
+        frame = reader.load_sheet(chosen, header_row=None).to_polars()
+    except NodeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - fastexcel raises its own error kinds
+        raise NodeError(f"{path.name} cannot be read as an Excel workbook: {_first_line(exc)}") from None
+    return _excel_table(frame, log)
+
+
+def _excel_table(frame: pl.DataFrame, log: Callable[[str], None]) -> pl.DataFrame:
+    """Cells read with no header: the first row names the columns, each column gets one kind."""
+    if frame.height == 0:
+        return pl.DataFrame()
+    header = [_header_text(v) for v in frame.row(0)]
+    body = frame.slice(1)
+    body.columns = unique_names(header, log)
+    columns = []
+    for name in body.columns:
+        series = body[name]
+        if series.dtype == pl.String:
+            series = infer(series.set(series.is_in(list(DEFAULT_MISSING)), None))  # type: ignore[arg-type]
+        if series.dtype.is_float():
+            present = series.drop_nulls()
+            if present.len() and (present == present.round(0)).all() and present.abs().max() < 2**53:  # type: ignore[operator]
+                series = series.cast(pl.Int64)  # Excel keeps every number as a float
+        elif isinstance(series.dtype, pl.Datetime):
+            present = series.drop_nulls()
+            if present.len() and (present.dt.truncate("1d") == present).all():
+                series = series.dt.date()  # Excel keeps dates as midnight times
+        columns.append(series)
+    return normalize(pl.DataFrame(columns))
+
+
+def _header_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def read_parquet(raw: bytes, name: str) -> pl.DataFrame:
+    try:
+        return normalize(pl.read_parquet(io.BytesIO(raw)))
+    except pl.exceptions.PolarsError as exc:
+        raise NodeError(f"{name} is not a readable Parquet file: {_first_line(exc)}") from None
+
+
+# -- writing ------------------------------------------------------------------------------
+
+def csv_text(df: pl.DataFrame, delimiter: str = ",") -> str:
+    """CSV with a header (also when empty); integers as read, floats with a decimal point kept."""
+    return _text_columns(df).write_csv(separator=delimiter, null_value="", line_terminator="\n")
+
+
+def _text_columns(df: pl.DataFrame) -> pl.DataFrame:
+    # Polars writes floats in their shortest round-trip text with the point kept (0.0, 5.0).
+    fixes = []
+    for name, dtype in df.schema.items():
+        col = pl.col(name)
+        if dtype.is_float():
+            fixes.append(pl.when(col.is_finite()).then(col).otherwise(None))
+        elif isinstance(dtype, pl.Datetime):
+            fixes.append(datetime_text(col, dtype, df[name]))
+    return df.with_columns(fixes) if fixes else df
+
+
+def write_jsonl(df: pl.DataFrame) -> str:
+    rows = json_columns(df).to_dicts()
+    return "".join(json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n" for r in rows)
+
+
+def write_excel(df: pl.DataFrame, path: Path, sheet: Any) -> None:
+    name = str(sheet) if isinstance(sheet, str) and sheet else "Sheet1"
+    # Excel has no time zones: aware datetimes are written as their UTC time.
+    out = df.with_columns(
+        pl.col(c).dt.replace_time_zone(None)
+        for c, d in df.schema.items() if isinstance(d, pl.Datetime) and d.time_zone
+    )
+    out = out.with_columns(
+        pl.when(pl.col(c).is_finite()).then(pl.col(c)).otherwise(None)
+        for c, d in out.schema.items() if d.is_float()
+    )
+    out.write_excel(
+        str(path), worksheet=name, autofit=True, table_style=None, autofilter=False,
+        dtype_formats={pl.Float64: "General", pl.Int64: "0", pl.Date: "yyyy-mm-dd",
+                       pl.Datetime: "yyyy-mm-dd hh:mm:ss"},
+    )
+
+
+def write_parquet(df: pl.DataFrame, path: Path) -> None:
+    df.write_parquet(str(path), compression="zstd")
