@@ -11,8 +11,8 @@ import math
 import numbers
 import operator
 import threading
-from datetime import date
 from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any
 
 import simpleeval

@@ -40,6 +40,7 @@ from studio.errors import (
     UnknownCheckpoint,
     UnknownRun,
 )
+from studio.store import tables as table_store
 from studio.store.cleanup import CleanupMixin
 from studio.store.records import (
     NewCheckpoint,
@@ -52,8 +53,12 @@ from studio.store.records import (
     stored_json,
 )
 from studio.store.schema import (
+    ALL_TABLES,
     APP_ID,
+    HEAD_REVISION,
+    REVISIONS,
     SCHEMA_VERSION,
+    alembic_version_t,
     checkpoint_t,
     event_t,
     meta_t,
@@ -61,6 +66,7 @@ from studio.store.schema import (
     run_t,
 )
 from studio.store.state import Snapshot, StateIndex
+from studio.store.tables import FrameHashes, PreparedTable
 
 log = logging.getLogger("studio.store")
 
@@ -76,6 +82,51 @@ _NEXT_EVENT_SEQ = select(func.coalesce(func.max(event_t.c.seq), -1) + 1).where(
 )
 _UPDATE_RUN = update(run_t).where(run_t.c.id == bindparam("run_key"))
 BUSY_TIMEOUT_MS = 30_000
+_VERSION_OF_REVISION = {rev: version for version, rev in REVISIONS.items()}
+
+
+def _is_frame(value: Any) -> bool:
+    # The model's check: it tells a DataFrame without importing Polars.
+    from studio.model.types import is_frame
+
+    return is_frame(value)
+
+
+class _PreparedOutput:
+    """One node's outputs serialized for the outputs row (done before the transaction)."""
+
+    __slots__ = ("data", "refs", "tables")
+
+    def __init__(self, data: str, refs: str | None, tables: list[PreparedTable]) -> None:
+        self.data, self.refs, self.tables = data, refs, tables
+
+
+def schema_version_of(meta: dict[str, str], revisions: list[str] | None, where: object) -> int:
+    """The schema version a database is at, or a refusal naming why it cannot be used.
+
+    ``revisions`` are the rows of ``alembic_version`` (None when that table is absent,
+    as in every version-1 database).
+    """
+    if meta.get("app") != APP_ID:
+        raise NotAStudioDatabase(f"{where} is not a Studio database")
+    try:
+        version = int(meta.get("schema_version", "0"))
+    except ValueError:
+        raise NotAStudioDatabase(f"{where} has a damaged schema version") from None
+    if version > SCHEMA_VERSION:
+        raise NotAStudioDatabase(f"{where} was made by a newer Workflow Studio (schema {version})")
+    if revisions is None:
+        if version != 1:
+            raise NotAStudioDatabase(f"{where} has a damaged schema version (schema {version} without a revision)")
+        return version
+    if len(revisions) != 1:
+        raise NotAStudioDatabase(f"{where} has a damaged schema version ({len(revisions)} revisions recorded)")
+    known = _VERSION_OF_REVISION.get(revisions[0])
+    if known is None:
+        raise NotAStudioDatabase(
+            f"{where} was made by a newer Workflow Studio (schema revision {revisions[0]!r})"
+        )
+    return known
 
 
 def _retry_busy(action: Callable[[], Any], attempts: int = 200) -> Any:
@@ -97,6 +148,11 @@ def _sqlite_path(url: str) -> Path | None:
     return None
 
 
+def _output_checksum(data: str, refs: str | None) -> str:
+    """An outputs row's checksum: its JSON and, when it has tables, their hashes too."""
+    return checksum(data) if refs is None else checksum(data, refs)
+
+
 def to_url(db: str | Path) -> str:
     text = str(db)
     if "://" in text:
@@ -114,6 +170,7 @@ class Store(CleanupMixin):
             raise NotAStudioDatabase(f"--db {scheme}://…: only SQLite databases are supported in this version")
         self.path = _sqlite_path(self.url)
         self.durable = durable
+        self._frames = FrameHashes()
         self._check_file()
         self.engine = self._make_engine()
         self._init_schema()
@@ -152,6 +209,25 @@ class Store(CleanupMixin):
             raise NotAStudioDatabase(f"{path} is not a Studio database") from None
         if tables and "studio_meta" not in tables:
             raise NotAStudioDatabase(f"{path} is not a Studio database (it belongs to another program)")
+        if tables:
+            Store._check_version_read_only(path, tables)
+
+    @staticmethod
+    def _check_version_read_only(path: Path, tables: set[str]) -> None:
+        """Refuse a newer database before a writing connection (WAL mode, BEGIN IMMEDIATE) exists."""
+        try:
+            con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+            try:
+                meta = {str(k): str(v) for k, v in con.execute("SELECT key, value FROM studio_meta")}
+                revisions = (
+                    [str(r[0]) for r in con.execute("SELECT version_num FROM alembic_version")]
+                    if "alembic_version" in tables else None
+                )
+            finally:
+                con.close()
+        except sqlite3.Error:
+            return  # busy, or odd: the check in the opening transaction decides
+        schema_version_of(meta, revisions, path)
 
     def _make_engine(self) -> Engine:
         sync = "FULL" if self.durable else "NORMAL"
@@ -211,16 +287,19 @@ class Store(CleanupMixin):
         return StudioError(f"database error: {message}")
 
     def _init_schema(self) -> None:
-        """Create the tables of a new file, or check an existing file is ours.
+        """Create the tables of a new file, or check an existing file is ours (upgrading an older one).
 
-        Creation happens in one BEGIN IMMEDIATE transaction, so processes that open a
-        new file at the same moment see either nothing or the whole schema.
+        Everything happens in one BEGIN IMMEDIATE transaction, so processes that open a
+        file at the same moment see either nothing or the whole schema, and an upgrade
+        happens exactly once (the others wait, then find it done). A new file is stamped
+        with the head revision directly: Alembic is imported only to upgrade.
         """
-        all_tables = [meta_t, run_t, checkpoint_t, output_t, event_t]
         with self._write() as conn:
             tables = set(conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'")).scalars())
             if not tables:
-                SQLModel.metadata.create_all(conn, tables=all_tables)
+                SQLModel.metadata.create_all(conn, tables=ALL_TABLES)
+                alembic_version_t.create(conn)
+                conn.execute(insert(alembic_version_t).values(version_num=HEAD_REVISION))
                 conn.execute(insert(meta_t), [
                     {"key": "app", "value": APP_ID},
                     {"key": "schema_version", "value": str(SCHEMA_VERSION)},
@@ -231,14 +310,20 @@ class Store(CleanupMixin):
                     f"{self.path} is not a Studio database (it belongs to another program)"
                 )
             meta: dict[str, str] = {k: v for k, v in conn.execute(select(meta_t.c.key, meta_t.c.value))}
-        if meta.get("app") != APP_ID:
-            raise NotAStudioDatabase(f"{self.path} is not a Studio database")
-        try:
-            version = int(meta.get("schema_version", "0"))
-        except ValueError:
-            raise NotAStudioDatabase(f"{self.path} has a damaged schema version") from None
-        if version > SCHEMA_VERSION:
-            raise NotAStudioDatabase(f"{self.path} was made by a newer Workflow Studio (schema {version})")
+            revisions = (
+                list(conn.execute(select(alembic_version_t.c.version_num)).scalars())
+                if "alembic_version" in tables else None
+            )
+            version = schema_version_of(meta, revisions, self.path)
+            if version < SCHEMA_VERSION:
+                from studio.store.migrate import upgrade
+
+                started = time.perf_counter()
+                upgrade(conn, version, stamped=revisions is not None, where=self.path or self.url)
+                log.info(
+                    "upgraded %s from schema %d to %d (revision %s) in %.0f ms", self.path, version,
+                    SCHEMA_VERSION, HEAD_REVISION, (time.perf_counter() - started) * 1000,
+                )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -284,6 +369,7 @@ class Store(CleanupMixin):
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Create a running run with its seq-0 checkpoint and first events, in one transaction."""
         stamp = now_iso()
+        prepared = self._prepare_outputs(first)
         with self._write() as conn:
             conn.execute(
                 insert(run_t).values(
@@ -293,7 +379,7 @@ class Store(CleanupMixin):
                     breakpoints=dumps(breakpoints), paused_before="[]", **owner,
                 )
             )
-            cp = self._insert_checkpoint(conn, run_id, first, stamp)
+            cp = self._insert_checkpoint(conn, run_id, first, stamp, prepared)
             written = self._insert_events(conn, run_id, events, stamp)
         return cp, written
 
@@ -382,26 +468,51 @@ class Store(CleanupMixin):
     ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         """Write a checkpoint (with its outputs) and events in one transaction."""
         stamp = now_iso()
+        prepared = self._prepare_outputs(checkpoint) if checkpoint else None
         with self._write() as conn:
             if expect is not None and not self._unchanged(conn, run_id, expect):
                 raise RunBusy(f"run '{run_id}' changed meanwhile (another command is using it): try again")
-            cp = self._insert_checkpoint(conn, run_id, checkpoint, stamp) if checkpoint else None
+            cp = self._insert_checkpoint(conn, run_id, checkpoint, stamp, prepared) if checkpoint else None
             written = self._insert_events(conn, run_id, events, stamp)
             conn.execute(_UPDATE_RUN, {**run_fields, "updated_at": stamp, "run_key": run_id})
         return cp, written
 
+    def _prepare_outputs(self, cp: NewCheckpoint) -> dict[str, _PreparedOutput]:
+        """Each output's JSON, and the bytes of its tables, made before the write transaction."""
+        prepared: dict[str, _PreparedOutput] = {}
+        for output_id, item in (cp.outputs or {}).items():
+            values: dict[str, Any] = item["data"] or {}
+            plain: dict[str, Any] = {}
+            refs: dict[str, str] = {}
+            tables: list[PreparedTable] = []
+            for port, value in values.items():
+                if _is_frame(value):
+                    table = table_store.prepare(value, self._frames)
+                    refs[port] = table.hash
+                    tables.append(table)
+                else:
+                    plain[port] = value
+            prepared[output_id] = _PreparedOutput(dumps(plain), dumps(refs) if refs else None, tables)
+        return prepared
+
     def _insert_checkpoint(
-        self, conn: Connection, run_id: str, cp: NewCheckpoint, stamp: str
+        self, conn: Connection, run_id: str, cp: NewCheckpoint, stamp: str,
+        prepared: dict[str, _PreparedOutput] | None = None,
     ) -> dict[str, Any]:
         size = 0
         if cp.outputs:
+            if prepared is None:
+                prepared = self._prepare_outputs(cp)
             rows = []
             for output_id, item in cp.outputs.items():
-                data = dumps(item["data"])
-                size += len(data)
+                out = prepared[output_id]
+                own = len(out.data) + (len(out.refs) if out.refs else 0)
+                size += own
+                for table in out.tables:
+                    size += table_store.write(conn, table)  # bytes this checkpoint added
                 rows.append({
-                    "id": output_id, "run_id": run_id, "node": item["node"], "data": data,
-                    "checksum": checksum(data), "size_bytes": len(data),
+                    "id": output_id, "run_id": run_id, "node": item["node"], "data": out.data,
+                    "tables": out.refs, "checksum": _output_checksum(out.data, out.refs), "size_bytes": own,
                 })
             conn.execute(_INSERT_OUTPUT, rows)
         seq = conn.execute(_NEXT_CHECKPOINT_SEQ, {"run_id": run_id}).scalar_one()
@@ -483,8 +594,18 @@ class Store(CleanupMixin):
             ).first()
         return dict(row._mapping) if row else None
 
-    def load(self, run_id: str, checkpoint_id: str | None = None, *, with_outputs: bool = True) -> Snapshot:
-        """The state at a checkpoint (latest when ``None``), verified against its checksums."""
+    def load(
+        self, run_id: str, checkpoint_id: str | None = None, *, with_outputs: bool = True,
+        table_rows: int | None = None,
+    ) -> Snapshot:
+        """The state at a checkpoint (latest when ``None``), verified against its checksums.
+
+        Table ports come back as DataFrames. With ``table_rows`` only the first that many
+        rows of each table are decoded (for display: such a snapshot must not be resumed);
+        ``Snapshot.tables`` still tells each table's full row count and columns.
+        """
+        if table_rows is not None and table_rows < 0:
+            raise StudioError("the number of table rows to show must be 0 or more")
         started = time.perf_counter()
         if checkpoint_id is None:
             found = self.latest_checkpoint(run_id)
@@ -525,26 +646,78 @@ class Store(CleanupMixin):
                         index.apply(json.loads(row.delta))
                 except (ValueError, TypeError, KeyError) as exc:
                     raise CorruptCheckpoint(f"checkpoint '{row.id}' of run '{run_id}' cannot be read: {exc}") from None
-            outputs = self._load_outputs(conn, index) if with_outputs else {}
+            outputs, tables = self._load_outputs(conn, index, table_rows) if with_outputs else ({}, {})
         log.debug("restored run %s at seq %d in %.2f ms", run_id, target, (time.perf_counter() - started) * 1000)
-        return Snapshot(run_id, found["id"], target, index, outputs)
+        return Snapshot(run_id, found["id"], target, index, outputs, tables, table_rows)
 
-    def _load_outputs(self, conn: Connection, index: StateIndex) -> dict[str, dict[str, Any]]:
+    def _load_outputs(
+        self, conn: Connection, index: StateIndex, table_rows: int | None = None
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
         wanted = {e.output: node for node, e in index.nodes.items() if e.output}
-        found: dict[str, dict[str, Any]] = {}
+        found: dict[str, tuple[dict[str, Any], dict[str, str]]] = {}
         ids = list(wanted)
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             for row in conn.execute(
-                select(output_t.c.id, output_t.c.data, output_t.c.checksum).where(output_t.c.id.in_(chunk))
+                select(output_t.c.id, output_t.c.data, output_t.c.tables, output_t.c.checksum)
+                .where(output_t.c.id.in_(chunk))
             ):
-                if checksum(row.data) != row.checksum:
-                    raise CorruptCheckpoint(f"stored outputs of node '{wanted[row.id]}' failed their checksum")
-                found[row.id] = json.loads(row.data)
+                node = wanted[row.id]
+                if _output_checksum(row.data, row.tables) != row.checksum:
+                    raise CorruptCheckpoint(f"stored outputs of node '{node}' failed their checksum")
+                what = f"the stored outputs of node '{node}'"
+                ports, refs = stored_json(row.data, what), stored_json(row.tables, what) if row.tables else {}
+                if not isinstance(ports, dict) or not isinstance(refs, dict):
+                    raise CorruptCheckpoint(f"{what} in the database are damaged")
+                found[row.id] = (ports, refs)
         missing = [wanted[i] for i in ids if i not in found]
         if missing:
             raise CorruptCheckpoint(f"stored outputs of node '{missing[0]}' are missing")
-        return {node: found[e.output] for node, e in index.nodes.items() if e.output}
+        # Which table each hash is (for messages), then each table read and checked once.
+        names: dict[str, str] = {}
+        for output_id, (_, refs) in found.items():
+            for port, digest in refs.items():
+                names.setdefault(str(digest), f"the stored table {wanted[output_id]}.{port}")
+        info = table_store.read_info(conn, list(names))
+        frames: dict[str, Any] = {}
+        for digest, what in names.items():
+            if digest not in info:
+                raise CorruptCheckpoint(f"{what} is missing from the database")
+            data = table_store.read_bytes(conn, digest, what)
+            frames[digest] = table_store.decode(data, what, limit=table_rows)
+            if table_rows is None:
+                self._frames.put(frames[digest], digest)  # passed on unchanged: not serialized again
+        outputs: dict[str, dict[str, Any]] = {}
+        tables: dict[str, dict[str, Any]] = {}
+        for node, e in index.nodes.items():
+            if not e.output:
+                continue
+            ports, refs = found[e.output]
+            values = dict(ports)
+            for port, digest in refs.items():
+                values[port] = frames[digest]
+                tables[f"{node}.{port}"] = {
+                    "rows": info[digest]["rows"], "columns": info[digest]["columns"], "hash": digest,
+                }
+            outputs[node] = values
+        return outputs, tables
+
+    # -- tables ------------------------------------------------------------------------
+
+    def table_info(self, digest: str) -> dict[str, Any]:
+        """``{"hash", "rows", "columns", "size_bytes"}`` of a stored table, without reading its rows."""
+        with self._read() as conn:
+            info = table_store.read_info(conn, [digest]).get(digest)
+        if info is None:
+            raise StudioError(f"unknown table '{digest}'")
+        return {"hash": digest, **info}
+
+    def table_slice(self, digest: str, offset: int, length: int) -> Any:
+        """Rows ``offset .. offset+length`` of a stored table as a DataFrame (bytes checked first)."""
+        what = f"the stored table {digest[:12]}"
+        with self._read() as conn:
+            data = table_store.read_bytes(conn, digest, what)
+        return table_store.slice_table(data, offset, length, what)
 
     # -- cleanup -----------------------------------------------------------------------
 

@@ -1,12 +1,21 @@
-"""The tables of a Studio database (SQLModel), and its schema version."""
+"""The tables of a Studio database (SQLModel), and its schema version.
+
+The schema version lives twice, kept in step: ``studio_meta.schema_version`` (what
+version 1 wrote) and Alembic's ``alembic_version`` (the migration revision). The
+revisions are in ``studio.store.migrations.versions``; ``REVISIONS`` lists them here
+so that opening a database never needs to import Alembic unless it must upgrade.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import PrimaryKeyConstraint, UniqueConstraint
+from sqlalchemy import Column, LargeBinary, MetaData, PrimaryKeyConstraint, String, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APP_ID = "workflow-studio"
+#: Alembic revision of each schema version, oldest first; the last is the head.
+REVISIONS = {1: "0001_baseline", 2: "0002_table_storage"}
+HEAD_REVISION = REVISIONS[SCHEMA_VERSION]
 
 
 class Meta(SQLModel, table=True):
@@ -62,8 +71,20 @@ class OutputRow(SQLModel, table=True):
     id: str = Field(primary_key=True)
     run_id: str
     node: str
-    data: str
+    data: str  # JSON of the ports that are not tables
     checksum: str
+    size_bytes: int
+    tables: str | None = None  # JSON {port: table hash} of the ports that are tables (schema 2)
+
+
+class TableRow(SQLModel, table=True):
+    """A table output's bytes (Parquet), stored once by content: several outputs may share it."""
+
+    __tablename__ = "studio_table"
+    hash: str = Field(primary_key=True)  # content_hash of ``data``
+    data: bytes = Field(sa_type=LargeBinary)
+    rows: int
+    columns: str  # JSON [{"name", "kind"}]
     size_bytes: int
 
 
@@ -85,3 +106,12 @@ run_t = RunRow.__table__  # type: ignore[attr-defined]
 checkpoint_t = CheckpointRow.__table__  # type: ignore[attr-defined]
 output_t = OutputRow.__table__  # type: ignore[attr-defined]
 event_t = EventRow.__table__  # type: ignore[attr-defined]
+table_t = TableRow.__table__  # type: ignore[attr-defined]
+
+# Alembic's own table, declared here so that a new database is stamped without importing Alembic.
+alembic_version_t = Table(
+    "alembic_version", MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
+ALL_TABLES = [meta_t, run_t, checkpoint_t, output_t, event_t, table_t]

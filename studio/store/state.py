@@ -74,10 +74,18 @@ class StateIndex:
 
 @dataclass
 class Snapshot:
-    """The state at one checkpoint, with the outputs loaded."""
+    """The state at one checkpoint, with the outputs loaded.
+
+    Table ports hold Polars DataFrames. ``tables`` describes each of them as stored,
+    ``"NODE.PORT" -> {"rows", "columns", "hash"}`` (the full row count even when only
+    the first ``table_rows`` rows were decoded: such a snapshot is for display, never
+    for resuming).
+    """
 
     run_id: str
     checkpoint_id: str
     seq: int
     index: StateIndex
     outputs: dict[str, dict[str, Any]]
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    table_rows: int | None = None
