@@ -357,7 +357,7 @@ def test_empty_file_path() -> None:
         ("math", {"op": "plus", "a": 1, "b": 2}, "op"),
         ("compare", {"op": "==", "a": 1, "b": 2}, "op"),
         ("read_file", {"path": "x", "format": "xml"}, "format"),
-        ("aggregate", {"column": "x", "func": "median", "table": []}, "func"),
+        ("aggregate", {"column": "x", "func": "mode", "table": []}, "func"),
         ("filter_rows", {"column": "x", "op": "like", "value": 1, "table": []}, "op"),
     ],
 )

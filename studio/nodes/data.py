@@ -140,6 +140,8 @@ def _table(inputs: Inputs, port: str = "table") -> Any:
 
 def _filter_rows(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
     df = _table(inputs)
+    if df.width == 0:
+        return {"table": df}  # an empty table given as [] stays empty
     condition = params.get("condition")
     if condition:
         return {"table": ops.filter_condition(df, condition, ctx.run_inputs)}
@@ -149,6 +151,8 @@ def _filter_rows(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, 
 
 def _sort_rows(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
     df = _table(inputs)
+    if df.width == 0:
+        return {"table": df}
     by = params.get("by")
     if by:
         if not isinstance(by, list) or not all(isinstance(b, dict) and isinstance(b.get("column"), str) for b in by):
