@@ -1,4 +1,4 @@
-"""Cleanup: delete old checkpoints safely, fold state forward, collect unused outputs."""
+"""Cleanup: delete old checkpoints safely, fold state forward, collect unused outputs and tables."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from studio.store.records import NewEvent, checksum, dumps, now_iso
-from studio.store.schema import checkpoint_t, output_t
+from studio.store.schema import checkpoint_t, output_t, table_t
 from studio.store.state import Snapshot, StateIndex
 
 if TYPE_CHECKING:
@@ -24,7 +24,10 @@ class CleanupMixin:
         def get_run(self, run_id: str) -> RunRecord: ...
         def list_runs(self) -> list[RunRecord]: ...
         def checkpoints(self, run_id: str) -> list[dict[str, Any]]: ...
-        def load(self, run_id: str, checkpoint_id: str | None = None, *, with_outputs: bool = True) -> Snapshot: ...
+        def load(
+            self, run_id: str, checkpoint_id: str | None = None, *, with_outputs: bool = True,
+            table_rows: int | None = None,
+        ) -> Snapshot: ...
         def reclaim_space(self) -> None: ...
         def _write(self) -> AbstractContextManager[Connection]: ...
         def _insert_events(
@@ -75,6 +78,8 @@ class CleanupMixin:
             for run_id, chosen in plan.items():
                 self._delete_checkpoints(conn, run_id, chosen, bases[run_id])
             result["outputs_deleted"] = self._collect_outputs(conn)
+            result["tables_deleted"], result["table_bytes"] = self._collect_tables(conn)
+        result["bytes"] += result["table_bytes"]
         self.reclaim_space()
         result["dry_run"] = False
         return result
@@ -131,3 +136,23 @@ class CleanupMixin:
             conn.execute(delete(output_t).where(output_t.c.id.in_(orphans[start:start + 500])))
         return len(orphans)
 
+    def _collect_tables(self, conn: Connection) -> tuple[int, int]:
+        """Delete stored tables that no outputs row refers to any more; how many and their bytes."""
+        referenced: set[str] = set()
+        for (refs,) in conn.execute(select(output_t.c.tables).where(output_t.c.tables.is_not(None))):
+            try:
+                found = json.loads(refs)
+            except (ValueError, TypeError):
+                return 0, 0  # damaged references: keep every table rather than guess
+            if not isinstance(found, dict):
+                return 0, 0
+            referenced |= {str(h) for h in found.values()}
+        orphans = list(set(conn.execute(select(table_t.c.hash)).scalars().all()) - referenced)
+        freed = 0
+        for start in range(0, len(orphans), 500):
+            chunk = orphans[start:start + 500]
+            freed += conn.execute(
+                select(func.coalesce(func.sum(table_t.c.size_bytes), 0)).where(table_t.c.hash.in_(chunk))
+            ).scalar_one()
+            conn.execute(delete(table_t).where(table_t.c.hash.in_(chunk)))
+        return len(orphans), int(freed)

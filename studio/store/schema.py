@@ -8,7 +8,15 @@ so that opening a database never needs to import Alembic unless it must upgrade.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, LargeBinary, MetaData, PrimaryKeyConstraint, String, Table, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 SCHEMA_VERSION = 2

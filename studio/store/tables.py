@@ -1,0 +1,159 @@
+"""Table outputs: Parquet bytes stored once, addressed by their content hash.
+
+A node's outputs row keeps the JSON of its other ports plus ``{port: hash}`` for
+its table ports; the bytes live in ``studio_table``, written with INSERT OR IGNORE,
+so a table that several nodes or runs produce takes its bytes once. Bytes are
+checked against their hash whenever they are read.
+
+DataFrames are treated as immutable (the engine hands them on as they are), so a
+table passed on unchanged through several nodes is serialized once per process:
+``FrameHashes`` remembers the hash of the frames this store wrote or read lately.
+Polars is imported only once a table is actually met.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, bindparam, insert, select
+
+from studio.errors import CorruptCheckpoint, StudioError
+from studio.store.records import dumps, stored_json
+from studio.store.schema import table_t
+
+if TYPE_CHECKING:
+    import polars as pl
+
+_INSERT_TABLE = insert(table_t).prefix_with("OR IGNORE")
+_TABLE_EXISTS = select(table_t.c.hash).where(table_t.c.hash == bindparam("h"))
+
+
+@dataclass
+class PreparedTable:
+    """A table ready to be written: its hash, and its bytes unless this process wrote it lately."""
+
+    hash: str
+    frame: pl.DataFrame
+    data: bytes | None
+    rows: int
+    columns: str  # JSON [{"name", "kind"}]
+
+
+class FrameHashes:
+    """The content hashes of DataFrames this store wrote or read lately, keyed by identity.
+
+    Holds weak references only; an entry is used only while it is the very same object
+    with the same shape and schema.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._items: OrderedDict[int, tuple[weakref.ref[Any], tuple[Any, ...], str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _shape(df: pl.DataFrame) -> tuple[Any, ...]:
+        return (df.height, tuple(df.schema.items()))
+
+    def get(self, df: pl.DataFrame) -> str | None:
+        with self._lock:
+            item = self._items.get(id(df))
+            if item is None:
+                return None
+            ref, shape, digest = item
+            if ref() is not df or shape != self._shape(df):
+                del self._items[id(df)]
+                return None
+            self._items.move_to_end(id(df))
+            return digest
+
+    def put(self, df: pl.DataFrame, digest: str) -> None:
+        with self._lock:
+            self._items[id(df)] = (weakref.ref(df), self._shape(df), digest)
+            self._items.move_to_end(id(df))
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+def prepare(df: pl.DataFrame, known: FrameHashes) -> PreparedTable:
+    """Serialize a table (outside any transaction: it may take a while for big ones)."""
+    from studio.tables.frame import columns_of, content_hash, to_bytes
+
+    columns = dumps(columns_of(df))
+    digest = known.get(df)
+    if digest is not None:
+        return PreparedTable(digest, df, None, df.height, columns)
+    data = to_bytes(df)
+    digest = content_hash(data)
+    known.put(df, digest)
+    return PreparedTable(digest, df, data, df.height, columns)
+
+
+def write(conn: Connection, table: PreparedTable) -> int:
+    """Store the table unless it is there already; the number of bytes newly written."""
+    data = table.data
+    if data is None:
+        if conn.execute(_TABLE_EXISTS, {"h": table.hash}).first() is not None:
+            return 0
+        from studio.tables.frame import to_bytes
+
+        data = to_bytes(table.frame)  # cleaned up since this process last wrote it
+    result = conn.execute(_INSERT_TABLE, {
+        "hash": table.hash, "data": data, "rows": table.rows, "columns": table.columns,
+        "size_bytes": len(data),
+    })
+    return len(data) if result.rowcount == 1 else 0
+
+
+def read_info(conn: Connection, hashes: list[str]) -> dict[str, dict[str, Any]]:
+    """``hash -> {"rows", "columns", "size_bytes"}`` without reading any bytes."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(hashes), 500):
+        chunk = hashes[start:start + 500]
+        for row in conn.execute(
+            select(table_t.c.hash, table_t.c.rows, table_t.c.columns, table_t.c.size_bytes)
+            .where(table_t.c.hash.in_(chunk))
+        ):
+            found[row.hash] = {
+                "rows": row.rows,
+                "columns": stored_json(row.columns, f"the columns of stored table {row.hash[:12]}"),
+                "size_bytes": row.size_bytes,
+            }
+    return found
+
+
+def read_bytes(conn: Connection, digest: str, what: str) -> bytes:
+    """A table's bytes, checked against their hash."""
+    from studio.tables.frame import content_hash
+
+    data = conn.execute(select(table_t.c.data).where(table_t.c.hash == digest)).scalar()
+    if data is None:
+        raise CorruptCheckpoint(f"{what} is missing from the database")
+    data = bytes(data)
+    if content_hash(data) != digest:
+        raise CorruptCheckpoint(f"{what} failed its checksum")
+    return data
+
+
+def decode(data: bytes, what: str, *, limit: int | None = None) -> pl.DataFrame:
+    from studio.tables.frame import from_bytes
+
+    try:
+        return from_bytes(data, limit=limit)
+    except Exception as exc:  # noqa: BLE001 - bytes that pass their hash but do not decode
+        raise CorruptCheckpoint(f"{what} cannot be read: {type(exc).__name__}") from None
+
+
+def slice_table(data: bytes, offset: int, length: int, what: str) -> pl.DataFrame:
+    from studio.tables.frame import slice_bytes
+
+    if offset < 0 or length < 0:
+        raise StudioError(f"{what}: offset and length must be 0 or more")
+    try:
+        return slice_bytes(data, offset, length)
+    except Exception as exc:  # noqa: BLE001 - as in decode
+        raise CorruptCheckpoint(f"{what} cannot be read: {type(exc).__name__}") from None
