@@ -207,7 +207,9 @@ class _Compiler:
 
     def _IfExp(self, node: ast.IfExp) -> _Value:  # noqa: N802
         test, body, orelse = self.value(node.test), self.value(node.body), self.value(node.orelse)
-        return _Value(pl.when(test.expr).then(body.expr).otherwise(orelse.expr))
+        # A missing condition gives a missing cell (not the else side).
+        return _Value(pl.when(test.expr.is_null()).then(None).when(test.expr).then(body.expr)
+                      .otherwise(orelse.expr))
 
     def _Call(self, node: ast.Call) -> _Value:  # noqa: N802
         assert isinstance(node.func, ast.Name)
