@@ -32,7 +32,7 @@ from studio.errors import (
     UsageError,
 )
 from studio.model import Edge, Workflow, matches, validate_data
-from studio.model.types import coerce, type_of
+from studio.model.types import coerce, is_frame, type_of
 from studio.nodes import get, specs
 from studio.store import (
     COMPLETED,
@@ -122,6 +122,7 @@ class Execution:
         self._owned: str | None = None
         self._index = StateIndex()
         self._outputs: dict[str, dict[str, Any]] = {}
+        self.rows: int | None = None  # the returned state shows only the first N rows of each table
 
     # -- construction ------------------------------------------------------------------
 
@@ -336,7 +337,8 @@ class Execution:
     def state(self) -> dict[str, Any]:
         assert self.run_id is not None
         rec = self.store.get_run(self.run_id)
-        return captured_state(self.workflow, self.store.load(self.run_id), rec.status)
+        snapshot = self.store.load(self.run_id, table_rows=self.rows)
+        return captured_state(self.workflow, snapshot, rec.status, rows=self.rows)
 
     def _loop(self, snapshot: Snapshot) -> None:
         wf = self.workflow
@@ -487,7 +489,8 @@ class Execution:
                 continue
             if not matches(value, port.type):
                 return NodeResult(node_id, error=f"input '{port.name}' needs {port.type}, got {type_of(value)}")
-            inputs[port.name] = copy.deepcopy(value)
+            # A table (DataFrame) is immutable for our purposes: handed on as it is, not copied.
+            inputs[port.name] = value if is_frame(value) else copy.deepcopy(value)
         params = {p.name: p.default for p in spec.params if p.default is not None}
         params.update(copy.deepcopy(node.params))
         return NodeTask(node_id, node.type, inputs, params, copy.deepcopy(self._index.inputs),

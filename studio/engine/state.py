@@ -9,7 +9,7 @@ import networkx as nx
 
 from studio.errors import BadStatePath
 from studio.model import Workflow, matches
-from studio.model.types import type_of
+from studio.model.types import is_frame, is_table, type_of
 from studio.nodes import specs
 from studio.store import COMPLETED, FAILED, SKIPPED, NewCheckpoint, Snapshot, StateIndex, short_id
 
@@ -27,10 +27,15 @@ def next_nodes(workflow: Workflow, index: StateIndex) -> list[str]:
 
 
 def captured_state(
-    workflow: Workflow, snapshot: Snapshot, status: str, *, latest: bool = True
+    workflow: Workflow, snapshot: Snapshot, status: str, *, latest: bool = True, rows: int | None = None
 ) -> dict[str, Any]:
-    """The JSON shape of CONTRACT section 3."""
+    """The JSON shape of CONTRACT section 3.
+
+    Tables appear in ``outputs`` as JSON rows (only the first ``rows`` when given) and
+    in ``tables`` as ``{"rows", "columns"}``, the full count as stored.
+    """
     index = snapshot.index
+    outputs, tables = _outputs_as_json(snapshot, rows)
     state: dict[str, Any] = {
         "run_id": snapshot.run_id,
         "checkpoint_id": snapshot.checkpoint_id,
@@ -41,12 +46,39 @@ def captured_state(
         "skipped": index.with_status(SKIPPED),
         "failed": index.with_status(FAILED),
         "inputs": index.inputs,
-        "outputs": snapshot.outputs,
+        "outputs": outputs,
         "errors": {n: e.error for n, e in index.nodes.items() if e.status == FAILED and e.error},
+        "tables": tables,
     }
     if not latest:
         state["latest"] = False
     return state
+
+
+def _outputs_as_json(
+    snapshot: Snapshot, rows: int | None
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    outputs: dict[str, dict[str, Any]] = {}
+    tables: dict[str, dict[str, Any]] = {}
+    for node, ports in snapshot.outputs.items():
+        if not any(is_frame(v) for v in ports.values()):
+            outputs[node] = ports
+            continue
+        from studio.tables.frame import columns_of, to_rows
+
+        shown: dict[str, Any] = {}
+        for port, value in ports.items():
+            if not is_frame(value):
+                shown[port] = value
+                continue
+            shown[port] = to_rows(value, rows)
+            stored = snapshot.tables.get(f"{node}.{port}")
+            if stored is not None:
+                tables[f"{node}.{port}"] = {"rows": stored["rows"], "columns": stored["columns"]}
+            else:  # not (yet) read from the store
+                tables[f"{node}.{port}"] = {"rows": value.height, "columns": columns_of(value)}
+        outputs[node] = shown
+    return outputs, tables
 
 
 def parse_edits(
@@ -88,6 +120,9 @@ def parse_edits(
         base = new_outputs.get(node)
         if base is None:
             base = dict(snapshot.outputs.get(node, {})) if entry.status == COMPLETED else {}
+        old = snapshot.outputs.get(node, {}).get(port)
+        if (port_type == "table" or is_frame(old)) and isinstance(value, list) and is_table(value):
+            value = _as_table(path, value, old)
         base[port] = value
         new_outputs[node] = base
     output_ids = {node: short_id("o") for node in new_outputs}
@@ -102,6 +137,17 @@ def parse_edits(
         delta,
         outputs={output_ids[n]: {"node": n, "data": data} for n, data in new_outputs.items()},
     )
+
+
+def _as_table(path: str, rows: list[Any], old: Any) -> Any:
+    """JSON rows set on a table port, as a table with the replaced table's column kinds (dates stay dates)."""
+    from studio.tables.frame import columns_of, from_rows
+
+    try:
+        return from_rows(rows, like=columns_of(old) if is_frame(old) else None)
+    except Exception as exc:  # noqa: BLE001 - any odd value is refused in one line
+        raise BadStatePath(f"--set {path}: the rows cannot be made a table ({type(exc).__name__}: {exc})"
+                           .splitlines()[0]) from None
 
 
 def stale_nodes(old: Workflow, new: Workflow, index: StateIndex) -> list[str]:

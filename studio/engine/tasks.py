@@ -2,11 +2,14 @@
 
 The coordinator prepares a ``NodeTask`` (inputs gathered and checked); a worker
 thread, or a Dask worker process, runs it with ``run_task``. What crosses a process
-boundary is the same JSON the checkpoints hold.
+boundary is the same JSON the checkpoints hold, except tables: a port holding a
+DataFrame goes as Arrow IPC bytes (base64, under ``"tables"`` beside the JSON ports),
+never as JSON rows.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.errors import NodeError
+from studio.model.types import is_frame
 from studio.nodes import Cancelled, NodeContext, get
 
 log = logging.getLogger("studio.engine")
@@ -33,11 +37,15 @@ class NodeTask:
     workflow_dir: str
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        inputs, tables = _pack(self.inputs)
+        data = {**asdict(_replace_inputs(self, inputs)), "tables": tables}
+        return json.dumps(data, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> NodeTask:
-        return cls(**json.loads(text))
+        data = json.loads(text)
+        data["inputs"] = _unpack(data["inputs"], data.pop("tables", None))
+        return cls(**data)
 
 
 @dataclass
@@ -52,11 +60,53 @@ class NodeResult:
     duration: float = 0.0
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        outputs, tables = _pack(self.outputs) if self.outputs is not None else (None, {})
+        data = {
+            "node": self.node, "outputs": outputs, "error": self.error, "cancelled": self.cancelled,
+            "logs": list(self.logs), "duration": self.duration, "tables": tables,
+        }
+        return json.dumps(data, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str) -> NodeResult:
-        return cls(**json.loads(text))
+        data = json.loads(text)
+        tables = data.pop("tables", None)
+        if data.get("outputs") is not None:
+            data["outputs"] = _unpack(data["outputs"], tables)
+        return cls(**data)
+
+
+def _replace_inputs(task: NodeTask, inputs: dict[str, Any]) -> NodeTask:
+    return NodeTask(task.node, task.type, inputs, task.params, task.run_inputs, task.workflow_dir)
+
+
+def _pack(values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Ports as JSON, with each table port's value in ``tables`` as base64 Arrow IPC instead.
+
+    The JSON keeps a ``None`` in a table port's place so that the ports keep their order.
+    """
+    plain: dict[str, Any] = {}
+    tables: dict[str, str] = {}
+    for port, value in values.items():
+        if is_frame(value):
+            from studio.tables.frame import to_ipc
+
+            plain[port] = None
+            tables[port] = base64.b64encode(to_ipc(value)).decode("ascii")
+        else:
+            plain[port] = value
+    return plain, tables
+
+
+def _unpack(plain: dict[str, Any], tables: dict[str, str] | None) -> dict[str, Any]:
+    if not tables:
+        return plain
+    from studio.tables.frame import from_ipc
+
+    values = dict(plain)
+    for port, packed in tables.items():
+        values[port] = from_ipc(base64.b64decode(packed))
+    return values
 
 
 def run_task(task: NodeTask, cancel: threading.Event) -> NodeResult:
@@ -118,9 +168,16 @@ def run_task_json(task_json: str, cancel_event: str | None = None) -> str:
 
 
 def as_stored(node_id: str, outputs: dict[str, Any]) -> dict[str, Any]:
-    """The outputs as they come back from the database, or a clear failure naming the node."""
+    """The outputs as they come back from the database, or a clear failure naming the node.
+
+    A table port (a DataFrame) is passed on as it is; every other value goes through JSON.
+    """
+    frames = {port: value for port, value in outputs.items() if is_frame(value)}
+    for port, df in frames.items():
+        _check_storable(node_id, port, df)
+    plain = {port: value for port, value in outputs.items() if port not in frames}
     try:
-        return json.loads(json.dumps(outputs, allow_nan=False))  # type: ignore[no-any-return]
+        stored: dict[str, Any] = json.loads(json.dumps(plain, allow_nan=False))
     except ValueError as exc:
         if "integer string conversion" in str(exc):
             raise NodeError(f"node '{node_id}' produced a number too large to store (over 4300 digits)") from None
@@ -133,6 +190,19 @@ def as_stored(node_id: str, outputs: dict[str, Any]) -> dict[str, Any]:
         ) from None
     except RecursionError:
         raise NodeError(f"node '{node_id}' produced a value nested too deeply to store") from None
+    if not frames:
+        return stored
+    return {port: frames[port] if port in frames else stored[port] for port in outputs}
+
+
+def _check_storable(node_id: str, port: str, df: Any) -> None:
+    """A table whose columns Parquet cannot hold (Python objects) fails the node, not the store."""
+    for name, dtype in df.schema.items():
+        if dtype.base_type().__name__ == "Object":
+            raise NodeError(
+                f"node '{node_id}' produced a table on port '{port}' whose column '{name}' holds "
+                "Python objects, which cannot be stored"
+            )
 
 
 def _find_bad(value: Any) -> str:
