@@ -66,19 +66,30 @@ def run(
     breakpoints: bool = True,
     workers: int = 4,
     executor: str = "local",
+    rows: int | None = None,
     on_event: EventListener | None = None,
     on_execution: ExecutionHook | None = None,
 ) -> dict[str, Any]:
-    """Start a new run of a workflow; the captured state where it stopped."""
+    """Start a new run of a workflow; the captured state where it stopped.
+
+    ``rows`` cuts each table in the state's ``outputs`` to its first N rows.
+    """
+    _check_rows(rows)
     ex = Execution.new_run(
         get_store(db), load_workflow(file), inputs=inputs, break_before=break_before,
         break_after=break_after, until=until, breakpoints=breakpoints, workers=workers,
         executor=executor, on_event=on_event,
     )
-    return _execute(ex, on_execution)
+    return _execute(ex, on_execution, rows)
 
 
-def _execute(ex: Execution, hook: ExecutionHook | None) -> dict[str, Any]:
+def _check_rows(rows: int | None) -> None:
+    if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 0):
+        raise UsageError("--rows takes a number of rows, 0 or more")
+
+
+def _execute(ex: Execution, hook: ExecutionHook | None, rows: int | None = None) -> dict[str, Any]:
+    ex.rows = rows
     if hook is not None:
         hook(ex)
     return ex.execute()
@@ -97,42 +108,52 @@ def resume(
     workers: int = 4,
     executor: str = "local",
     workflow: str | Path | Workflow | None = None,
+    rows: int | None = None,
     on_event: EventListener | None = None,
     on_execution: ExecutionHook | None = None,
 ) -> dict[str, Any]:
     """Continue a run (or fork it, from an earlier checkpoint); the captured state."""
+    _check_rows(rows)
     ex = Execution.resume_run(
         get_store(db), run_id, workflow=load_workflow(workflow) if workflow is not None else None,
         from_checkpoint=from_checkpoint, set=set, break_before=break_before,
         break_after=break_after, until=until, clear_breakpoints=clear_breakpoints,
         workers=workers, executor=executor, on_event=on_event,
     )
-    return _execute(ex, on_execution)
+    return _execute(ex, on_execution, rows)
 
 
 def step(
     run_id: str, *, db: str | Path | None = None, executor: str = "local",
-    workflow: str | Path | Workflow | None = None, on_event: EventListener | None = None,
-    on_execution: ExecutionHook | None = None,
+    workflow: str | Path | Workflow | None = None, rows: int | None = None,
+    on_event: EventListener | None = None, on_execution: ExecutionHook | None = None,
 ) -> dict[str, Any]:
     """Run exactly one more node (the first of ``next``), then pause."""
+    _check_rows(rows)
     ex = Execution.resume_run(
         get_store(db), run_id, step=True, workers=1, executor=executor,
         workflow=load_workflow(workflow) if workflow is not None else None, on_event=on_event,
     )
-    return _execute(ex, on_execution)
+    return _execute(ex, on_execution, rows)
 
 
-def state(run_id: str, *, db: str | Path | None = None, checkpoint: str | None = None) -> dict[str, Any]:
-    """The captured state at the latest checkpoint, or at ``checkpoint``."""
+def state(
+    run_id: str, *, db: str | Path | None = None, checkpoint: str | None = None, rows: int | None = None
+) -> dict[str, Any]:
+    """The captured state at the latest checkpoint, or at ``checkpoint``.
+
+    With ``rows`` only the first N rows of each table are read and shown (``tables``
+    still tells each table's full row count).
+    """
+    _check_rows(rows)
     store = get_store(db)
     rec = recover(store, store.get_run(run_id))
-    snapshot = store.load(run_id, checkpoint)
+    snapshot = store.load(run_id, checkpoint, table_rows=rows)
     is_latest = checkpoint is None  # load() without a checkpoint reads the latest one
     if not is_latest:
         latest = store.latest_checkpoint(run_id)
         is_latest = latest is not None and latest["id"] == snapshot.checkpoint_id
-    return captured_state(run_workflow_copy(rec), snapshot, rec.status, latest=is_latest)
+    return captured_state(run_workflow_copy(rec), snapshot, rec.status, latest=is_latest, rows=rows)
 
 
 def checkpoints(run_id: str, *, db: str | Path | None = None) -> list[dict[str, Any]]:
@@ -176,8 +197,11 @@ def cleanup(
     return store.cleanup(run=run, keep=keep, older_than_days=older_than_days, completed=completed, dry_run=dry_run)
 
 
-def edit_state(run_id: str, set: dict[str, Any], *, db: str | Path | None = None) -> dict[str, Any]:  # noqa: A002
+def edit_state(
+    run_id: str, set: dict[str, Any], *, db: str | Path | None = None, rows: int | None = None  # noqa: A002
+) -> dict[str, Any]:
     """Edit a paused, failed or interrupted run's state without resuming it (writes a checkpoint)."""
+    _check_rows(rows)
     from studio.engine import parse_edits
 
     store = get_store(db)
@@ -190,4 +214,4 @@ def edit_state(run_id: str, set: dict[str, Any], *, db: str | Path | None = None
     snapshot = store.load(run_id)
     cp = parse_edits(set, wf, snapshot)
     store.commit(run_id, cp, [NewEvent("state_edited", cp.node, {"set": set})])
-    return state(run_id, db=db)
+    return state(run_id, db=db, rows=rows)

@@ -87,12 +87,16 @@ def _parser() -> argparse.ArgumentParser:
     g = sub.add_parser("gui", help="open the designer")
     g.add_argument("file", nargs="?")
 
+    def rows_flag(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--rows", type=int, metavar="N", help="show only the first N rows of each table")
+
     def run_flags(q: argparse.ArgumentParser) -> None:
         q.add_argument("--break-before", action="append", default=[], metavar="NODE")
         q.add_argument("--break-after", action="append", default=[], metavar="NODE")
         q.add_argument("--until", metavar="NODE")
         q.add_argument("--workers", type=int, default=4)
         q.add_argument("--executor", default="local")
+        rows_flag(q)
 
     r = sub.add_parser("run", help="run a workflow file")
     r.add_argument("file")
@@ -111,10 +115,12 @@ def _parser() -> argparse.ArgumentParser:
     st = sub.add_parser("step", help="run exactly one more node, then pause")
     st.add_argument("run")
     st.add_argument("--executor", default="local")
+    rows_flag(st)
 
     sv = sub.add_parser("state", help="captured state of a run")
     sv.add_argument("run")
     sv.add_argument("--checkpoint", metavar="ID")
+    rows_flag(sv)
 
     for name, text in (("checkpoints", "checkpoints of a run"), ("history", "history of a run")):
         sub.add_parser(name, help=text).add_argument("run")
@@ -263,6 +269,7 @@ def _command(args: argparse.Namespace, db: str | None, as_json: bool) -> int:
                 inputs=_pairs(args.input, "--input"), break_before=args.break_before,
                 break_after=args.break_after, until=args.until,
                 breakpoints=not args.no_breakpoints, workers=args.workers, executor=args.executor,
+                rows=args.rows,
             )
         elif cmd == "resume":
             state = _execute(
@@ -270,17 +277,18 @@ def _command(args: argparse.Namespace, db: str | None, as_json: bool) -> int:
                 from_checkpoint=args.from_checkpoint, set=_pairs(args.set, "--set") or None,
                 break_before=args.break_before, break_after=args.break_after, until=args.until,
                 clear_breakpoints=args.clear_breakpoints, workers=args.workers,
-                executor=args.executor, workflow=args.workflow,
+                executor=args.executor, workflow=args.workflow, rows=args.rows,
             )
         else:
-            state = _execute(api.step, 0, as_json, run_id=args.run, db=db, executor=args.executor)
+            state = _execute(api.step, 0, as_json, run_id=args.run, db=db, executor=args.executor,
+                             rows=args.rows)
         if as_json:
             print(json.dumps(state, indent=2, ensure_ascii=False))
         else:
             print(_summary(state))
         return EXIT_FOR_STATUS.get(state["status"], 1)
     if cmd == "state":
-        out = api.state(args.run, db=db, checkpoint=args.checkpoint)
+        out = api.state(args.run, db=db, checkpoint=args.checkpoint, rows=args.rows)
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     if cmd == "checkpoints":
