@@ -150,6 +150,8 @@ def _sqlite_path(url: str) -> Path | None:
 
 def _output_checksum(data: str, refs: str | None) -> str:
     """An outputs row's checksum: its JSON and, when it has tables, their hashes too."""
+    if not isinstance(data, str) or not isinstance(refs, (str, type(None))):
+        return ""  # a stored value of the wrong type never matches: reported as damage
     return checksum(data) if refs is None else checksum(data, refs)
 
 

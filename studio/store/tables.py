@@ -133,6 +133,8 @@ def read_bytes(conn: Connection, digest: str, what: str) -> bytes:
     data = conn.execute(select(table_t.c.data).where(table_t.c.hash == digest)).scalar()
     if data is None:
         raise CorruptCheckpoint(f"{what} is missing from the database")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise CorruptCheckpoint(f"{what} failed its checksum (not bytes)")
     data = bytes(data)
     if content_hash(data) != digest:
         raise CorruptCheckpoint(f"{what} failed its checksum")
