@@ -15,7 +15,7 @@ import polars as pl
 
 from studio.errors import NodeError
 from studio.tables.frame import datetime_text, from_rows, json_columns, normalize
-from studio.tables.kinds import DEFAULT_MISSING, infer
+from studio.tables.kinds import DEFAULT_MISSING, infer, infer_frame
 
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar"}
@@ -37,10 +37,7 @@ class CsvOptions:
 def decode(raw: bytes, encoding: str | None, name: str) -> str:
     """File bytes as text: UTF-8 (BOM or not) and UTF-16 with a BOM are detected, else cp1252."""
     if encoding:
-        try:
-            codec = codecs.lookup(encoding).name
-        except LookupError:
-            raise NodeError(f"unknown encoding '{encoding}' (for example utf-8, cp1252, latin-1, utf-16)") from None
+        codec = _codec(encoding)
         try:
             return raw.decode("utf-8-sig" if codec == "utf-8" else codec)
         except UnicodeDecodeError as exc:
@@ -56,6 +53,13 @@ def decode(raw: bytes, encoding: str | None, name: str) -> str:
     except UnicodeDecodeError:
         # Windows-1252, with its five unassigned bytes read as Latin-1 (nothing is refused).
         return raw.decode("cp1252", errors="latin1_fallback")
+
+
+def _codec(encoding: str) -> str:
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise NodeError(f"unknown encoding '{encoding}' (for example utf-8, cp1252, latin-1, utf-16)") from None
 
 
 def _latin1_fallback(exc: UnicodeError) -> tuple[str, int]:
@@ -91,28 +95,35 @@ def detect_delimiter(text: str) -> str:
 
 def read_csv(raw: bytes, options: CsvOptions, name: str, log: Callable[[str], None]) -> pl.DataFrame:
     """A CSV (or TSV) file as a table, every column in one kind (CONTRACT 2b, Reading)."""
-    text = decode(raw, options.encoding, name)
-    delimiter = options.delimiter or detect_delimiter(text)
+    data, text = _as_utf8(raw, options.encoding, name)
+    head = text if text is not None else data[:65536].decode("utf-8", errors="ignore")
+    delimiter = options.delimiter or detect_delimiter(head)
     if delimiter in DELIMITER_NAMES.values():
         delimiter = {v: k for k, v in DELIMITER_NAMES.items()}[delimiter]
     if len(delimiter) != 1:
         raise NodeError(f"delimiter must be one character (got {delimiter!r})")
-    data = raw if _is_plain_utf8(raw, options.encoding, text) else text.encode("utf-8")
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
     if not data.strip():
         return pl.DataFrame()
+
+    def problem() -> NodeError:
+        return NodeError(_locate_problem(text if text is not None else data.decode("utf-8"), delimiter, name))
+
     try:
-        cells = pl.read_csv(
-            data, has_header=False, separator=delimiter, infer_schema=False,
-            empty_string_is_null=False, truncate_ragged_lines=False, raise_if_empty=False,
-            quote_char='"',
-        )
-    except pl.exceptions.PolarsError:
-        raise NodeError(_locate_problem(text, delimiter, name)) from None
-    if text.count('"') % 2:
+        cells = _parse(data, delimiter)
+    except pl.exceptions.PolarsError as exc:
+        if text is not None or "utf-8" not in str(exc):
+            raise problem() from None
+        if options.encoding is not None:
+            raise NodeError(f"{name} is not {options.encoding} text") from None
+        text = decode(raw, None, name)  # not UTF-8 after all: Windows-1252
+        data = text.encode("utf-8")
+        try:
+            cells = _parse(data, delimiter)
+        except pl.exceptions.PolarsError:
+            raise problem() from None
+    if data.count(b'"') % 2:
         # Polars reads an unterminated quote as one long cell; the contract wants it named.
-        raise NodeError(_locate_problem(text, delimiter, name))
+        raise problem()
     if options.header:
         first = cells.row(0) if cells.height else ()
         names = unique_names([c if c is not None else "" for c in first], log)
@@ -121,27 +132,27 @@ def read_csv(raw: bytes, options: CsvOptions, name: str, log: Callable[[str], No
         names = [f"column_{i + 1}" for i in range(cells.width)]
     cells.columns = names
     missing = list(options.missing)
-    columns = []
-    for col_name in names:
-        series = cells[col_name]
-        if missing:
-            series = series.set(series.is_in(missing), None)  # type: ignore[arg-type]
-        columns.append(infer(series))
-    return pl.DataFrame(columns)
+    if missing:
+        cells = cells.with_columns(pl.when(pl.col(n).is_in(missing)).then(None).otherwise(pl.col(n)).alias(n)
+                                   for n in names)
+    return infer_frame(cells)
 
 
-def _is_plain_utf8(raw: bytes, encoding: str | None, text: str) -> bool:
-    return not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and (
-        encoding is None or codecs.lookup(encoding).name == "utf-8"
-    ) and len(text) <= len(raw) and _utf8(raw)
+def _parse(data: bytes, delimiter: str) -> pl.DataFrame:
+    return pl.read_csv(
+        data, has_header=False, separator=delimiter, infer_schema=False, empty_string_is_null=False,
+        truncate_ragged_lines=False, raise_if_empty=False, quote_char='"',
+    )
 
 
-def _utf8(raw: bytes) -> bool:
-    try:
-        raw.decode("utf-8")
-        return True
-    except UnicodeDecodeError:
-        return False
+def _as_utf8(raw: bytes, encoding: str | None, name: str) -> tuple[bytes, str | None]:
+    """The file as UTF-8 bytes for the parser, and its text when it had to be decoded."""
+    if (encoding is None or _codec(encoding) == "utf-8") and not raw.startswith(
+            (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # The parser checks UTF-8 itself (read_csv retries with the decoded text if not).
+        return (raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw), None
+    text = decode(raw, encoding, name)
+    return text.encode("utf-8"), text
 
 
 def _locate_problem(text: str, delimiter: str, name: str) -> str:

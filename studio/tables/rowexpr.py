@@ -17,7 +17,6 @@ from typing import Any
 import polars as pl
 
 from studio.errors import NodeError
-from studio.nodes import safe_expr
 
 
 @dataclass
@@ -32,6 +31,8 @@ class _Value:
 
 def compile_expr(text: str, schema: Mapping[str, Any], names: Mapping[str, Any]) -> pl.Expr:
     """The Polars expression for ``text``; columns by name, then run inputs as constants."""
+    from studio.nodes import safe_expr  # (studio.nodes imports the table nodes, which import this)
+
     problems = safe_expr.check(text)
     if problems:
         raise NodeError(problems[0])
