@@ -669,7 +669,8 @@ class Store(CleanupMixin):
                     raise CorruptCheckpoint(f"stored outputs of node '{node}' failed their checksum")
                 what = f"the stored outputs of node '{node}'"
                 ports, refs = stored_json(row.data, what), stored_json(row.tables, what) if row.tables else {}
-                if not isinstance(ports, dict) or not isinstance(refs, dict):
+                if (not isinstance(ports, dict) or not isinstance(refs, dict)
+                        or not all(isinstance(h, str) for h in refs.values())):
                     raise CorruptCheckpoint(f"{what} in the database are damaged")
                 found[row.id] = (ports, refs)
         missing = [wanted[i] for i in ids if i not in found]
@@ -679,7 +680,7 @@ class Store(CleanupMixin):
         names: dict[str, str] = {}
         for output_id, (_, refs) in found.items():
             for port, digest in refs.items():
-                names.setdefault(str(digest), f"the stored table {wanted[output_id]}.{port}")
+                names.setdefault(digest, f"the stored table {wanted[output_id]}.{port}")
         info = table_store.read_info(conn, list(names))
         frames: dict[str, Any] = {}
         for digest, what in names.items():
