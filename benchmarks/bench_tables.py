@@ -102,12 +102,14 @@ def db_size(db: Path) -> int:
 def child_peak(kind: str, work: Path) -> float:
     """Peak resident memory (MiB) of one pipeline run in a fresh process."""
     code = (
-        "import sys, resource; sys.path.insert(0, %r); import bench_tables as b; from pathlib import Path; w = Path(%r); "
-        "b.studio_pipeline(w / 'bench.flow.json', w / 'peak.db') if %r == 'studio' else "
+        "import sys; sys.path.insert(0, sys.argv[1]); import bench_tables as b; from pathlib import Path; "
+        "w = Path(sys.argv[2]); "
+        "b.studio_pipeline(w / 'bench.flow.json', w / 'peak.db') if sys.argv[3] == 'studio' else "
         "b.pandas_pipeline(w / 'bench.csv', w / 'peak-pandas.csv'); "
         "print(b.peak_kib())"
-    ) % (str(Path(__file__).parent), str(work), kind)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent), str(work), kind],
+                          capture_output=True, text=True, check=True)
     for leftover in work.glob("peak.db*"):
         leftover.unlink()
     return int(done.stdout.strip().splitlines()[-1]) / 1024

@@ -62,28 +62,28 @@ def infer_frame(cells: pl.DataFrame) -> pl.DataFrame:
         return cells
     checks = cells.select([e for name, kind in guesses.items() for e in _whole_column(name, kind)]).row(0, named=True)
     final: dict[str, str] = {}
-    for name, kind in guesses.items():
-        if not checks[name + "\0ok"]:
-            kind = _fallback(cells[name]) or "text"  # the sample misled: try the kinds on everything
-        if kind == "number":
-            kind = "float" if checks.get(name + "\0float", True) else "integer"
-        if kind != "text":
-            final[name] = kind
+    for name, guessed in guesses.items():
+        checked = guessed if checks[name + "\0ok"] else (_fallback(cells[name]) or "text")
+        if checked == "number":
+            checked = "float" if checks.get(name + "\0float", True) else "integer"
+        if checked != "text":
+            final[name] = checked
     # Numbers: one parallel cast of every number column (spaces around are allowed).
     numbers = {n: (pl.Int64 if k == "integer" else pl.Float64) for n, k in final.items() if k in ("integer", "float")}
     parsed = cells.select(pl.col(n).str.strip_chars().cast(t, strict=False) for n, t in numbers.items()) if numbers else None
     columns = []
     for name in cells.columns:
         series = cells[name]
-        kind = final.get(name)
+        target = final.get(name)
         result: pl.Series | None = None
-        if kind in ("integer", "float"):
+        if target in ("integer", "float"):
             assert parsed is not None
             result = parsed[name]
-            if result.null_count() != series.null_count() or (kind == "float" and not result.drop_nulls().is_finite().all()):
-                result = parse_number(series, integer=kind == "integer")
-        elif kind is not None:
-            result = parse_kind(series, kind)
+            if result.null_count() != series.null_count() or (
+                    target == "float" and not result.drop_nulls().is_finite().all()):
+                result = parse_number(series, integer=target == "integer")
+        elif target is not None:
+            result = parse_kind(series, target)
         columns.append(result if result is not None else series)
     return pl.DataFrame(columns)
 
