@@ -6,6 +6,7 @@ import gc
 import logging
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -220,3 +221,62 @@ class Loader(QObject):
             thread = self._thread
         if thread is not None:
             thread.join(timeout)
+
+
+class Fetcher(QObject):
+    """Runs small keyed reads (blocks of a table's rows) on one worker thread, newest first.
+
+    Only the ``keep`` newest waiting requests are kept: scrolling fast through a big
+    table asks for many blocks, and only those still on screen matter. ``request``
+    returns the keys it dropped, so that the asker can ask again later. Results
+    arrive on the GUI thread via ``fetched`` as ``(key, value or exception)``.
+    """
+
+    fetched = Signal(object)
+
+    def __init__(self, parent: QObject | None = None, keep: int = 8) -> None:
+        super().__init__(parent)
+        _make_courier()
+        self._keep = keep
+        self._lock = threading.Lock()
+        self._pending: OrderedDict[Any, Callable[[], Any]] = OrderedDict()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def request(self, key: Any, job: Callable[[], Any]) -> list[Any]:
+        dropped: list[Any] = []
+        with self._lock:
+            if self._closed:
+                return [key]
+            self._pending[key] = job
+            self._pending.move_to_end(key)
+            while len(self._pending) > self._keep:
+                dropped.append(self._pending.popitem(last=False)[0])
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="studio-fetch", daemon=True)
+                self._thread.start()
+        return dropped
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                if not self._pending or self._closed:
+                    self._thread = None
+                    return
+                key, job = self._pending.popitem(last=True)
+            try:
+                result: Any = job()
+            except Exception as exc:  # noqa: BLE001 - shown where the rows would be
+                if not isinstance(exc, StudioError):
+                    log.exception("reading table rows failed")
+                result = exc
+            _post(self, "fetched", (key, result))
+
+    def idle(self) -> bool:
+        with self._lock:
+            return self._thread is None
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._pending.clear()
