@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFontDatabase
+from PySide6.QtGui import QColor, QFontDatabase, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -18,8 +18,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -29,10 +27,12 @@ from PySide6.QtWidgets import (
 from studio.model.types import is_table
 from studio.ui import theme
 from studio.ui.canvas.items import short_value
+from studio.ui.table_view import FrameTable, TableGrid, TableOutput
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 VALUE_ROLE = Qt.ItemDataRole.UserRole + 1
 FAILED_ROLE = Qt.ItemDataRole.UserRole + 2
+TABLE_ROLE = Qt.ItemDataRole.UserRole + 3  # a TableOutput: a stored table, shown as a lazy grid
 MAX_CHILDREN = 200
 #: Short words for checkpoint events, so that the node column keeps its room on small screens.
 CHECKPOINT_EVENTS = {"run_started": "start", "forked": "forked", "node_completed": "done",
@@ -76,6 +76,7 @@ class StateView(QWidget):
     """
 
     edit_requested = Signal(str, object)  # state path ("outputs.N.P" / "inputs.K"), current value
+    table_edit_requested = Signal(object)  # a TableOutput: open its grid editable
     failed_edit_requested = Signal(str)  # a failed node's id: give it an output by hand
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -100,12 +101,15 @@ class StateView(QWidget):
         self.detail_text.setPlaceholderText("Select a value to see it in full (tables as a grid).\n"
                                             "Double-click a value to change it.")
         self.detail_text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.detail_table = QTableWidget()
-        self.detail_table.setObjectName("stateDetailTable")
-        self.detail_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.detail_grid = TableGrid("stateDetailTable")
+        self.detail_grid.view.setToolTip("Double-click the output's row on the left to change cells")
+        self.detail_table = self.detail_grid.view
         self.detail = QStackedWidget()
         self.detail.addWidget(self.detail_text)
-        self.detail.addWidget(self.detail_table)
+        self.detail.addWidget(self.detail_grid)
+        self.db: str | None = None  # where stored tables are read from
+        self._detail_key: tuple[Any, ...] | None = None  # what the detail pane shows
+        self._tables: dict[str, dict[str, Any]] = {}  # "NODE.PORT" -> {"rows", "columns", "hash"}
         split = QSplitter(Qt.Orientation.Horizontal)
         left = QWidget()
         left_box = QVBoxLayout(left)
@@ -119,6 +123,9 @@ class StateView(QWidget):
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         split.setSizes([600, 300])
+        self.split = split
+        self._split_moved = False  # once the person moves it, the split stays where they put it
+        split.splitterMoved.connect(lambda *_: setattr(self, "_split_moved", True))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.setSpacing(4)
@@ -128,19 +135,29 @@ class StateView(QWidget):
         self.inputs.currentItemChanged.connect(self._show_detail)
         self.failed.currentItemChanged.connect(self._show_detail)
         self.tree.itemDoubleClicked.connect(self._double_clicked)
+        edit = QShortcut(QKeySequence("F2"), self.tree, context=Qt.ShortcutContext.WidgetShortcut)
+        edit.activated.connect(lambda: self.tree.currentItem() is not None
+                               and self._double_clicked(self.tree.currentItem(), 0))
         self.inputs.itemDoubleClicked.connect(self._double_clicked)
         self.failed.itemDoubleClicked.connect(
             lambda item, _c: self.failed_edit_requested.emit(str(item.data(0, FAILED_ROLE))))
 
-    def show_state(self, state: dict[str, Any] | None, caption: str, labels: dict[str, str]) -> None:
+    def show_state(self, state: dict[str, Any] | None, caption: str, labels: dict[str, str],
+                   db: str | None = None) -> None:
         """Fill the views from a captured state (``None`` clears them).
 
         Rows of nodes whose outputs did not change are kept, so a live run only adds rows.
+        Table outputs (``state["tables"]``, with the first rows in ``outputs``) show their
+        size here and a grid that reads the stored rows as it is scrolled.
         """
+        self.db = db
         self.caption.setText(caption)
         self._fill_inputs((state or {}).get("inputs") or {})
         outputs = (state or {}).get("outputs") or {}
-        dumped = {node_id: json.dumps(ports, sort_keys=True) for node_id, ports in outputs.items()}
+        self._tables = (state or {}).get("tables") or {}
+        dumped = {node_id: json.dumps([ports, {k: v for k, v in self._tables.items()
+                                                if k.startswith(f"{node_id}.")}], sort_keys=True)
+                  for node_id, ports in outputs.items()}
         kept = list(self._shown)
         if kept != list(dumped)[:len(kept)] or any(self._shown[n] != dumped[n] for n in kept):
             expanded = {self.tree.topLevelItem(i).text(0) for i in range(self.tree.topLevelItemCount())
@@ -155,7 +172,14 @@ class StateView(QWidget):
         for node_id, top in zip(new, items, strict=True):
             top.setExpanded(node_id in expanded or len(outputs[node_id]) <= 2)
             self._shown[node_id] = dumped[node_id]
+        if items:
+            self._fit_label_column()
         self._fill_failed((state or {}).get("errors") or {}, outputs)
+        if state is None:
+            self._detail_key = None
+            self.detail_grid.clear()
+            self.detail_text.clear()
+            self.detail.setCurrentWidget(self.detail_text)
 
     def _fill_inputs(self, inputs: dict[str, Any]) -> None:
         self.inputs.clear()
@@ -184,6 +208,14 @@ class StateView(QWidget):
         if failed:
             self._fit_rows(self.failed)
 
+    def _fit_label_column(self) -> None:
+        """The node-label column as wide as its labels (at most 160 px): values keep the room."""
+        metrics = self.tree.fontMetrics()
+        width = metrics.horizontalAdvance(self.tree.headerItem().text(1)) + 24
+        for i in range(min(self.tree.topLevelItemCount(), 500)):
+            width = max(width, metrics.horizontalAdvance(self.tree.topLevelItem(i).text(1)) + 16)
+        self.tree.setColumnWidth(1, min(width, 160))
+
     @staticmethod
     def _fit_rows(view: QTreeWidget) -> None:
         row = max(18, view.sizeHintForRow(0))
@@ -195,12 +227,30 @@ class StateView(QWidget):
         top = QTreeWidgetItem([node_id, label if label != node_id else "", ""])
         top.setToolTip(0, labels.get(node_id, node_id))
         for port, value in ports.items():
+            info = self._tables.get(f"{node_id}.{port}")
+            if info is not None:
+                top.addChild(self._table_item(node_id, port, value, info))
+                continue
             child = QTreeWidgetItem([port, "", short_value(value, 80)])
             child.setData(0, PATH_ROLE, f"outputs.{node_id}.{port}")
             child.setData(0, VALUE_ROLE, json.dumps(value))
             self._add_children(child, value, 0)
             top.addChild(child)
         return top
+
+    def _table_item(self, node_id: str, port: str, preview: Any, info: dict[str, Any]) -> QTreeWidgetItem:
+        """A table port: "table · N rows" (the rows themselves are read by the grid, lazily)."""
+        rows = int(info.get("rows") or 0)
+        columns = list(info.get("columns") or [])
+        table = TableOutput(f"outputs.{node_id}.{port}", rows, columns, info.get("hash"), self.db,
+                            preview if isinstance(preview, list) else [])
+        child = QTreeWidgetItem([port, "", f"table · {rows:,} row{'' if rows == 1 else 's'}"])
+        child.setData(0, PATH_ROLE, table.path)
+        child.setData(0, TABLE_ROLE, table)
+        kinds = ", ".join(f"{c['name']} ({c.get('kind', 'text')})" for c in columns[:30])
+        tip = f"{rows:,} rows × {len(columns)} columns: {kinds}" + ("…" if len(columns) > 30 else "")
+        child.setToolTip(2, tip + "\nDouble-click (or F2) to change cells")
+        return child
 
     def _add_children(self, parent: QTreeWidgetItem, value: Any, depth: int) -> None:
         if depth > 3 or not isinstance(value, (dict, list)) or is_table(value) and value:
@@ -219,30 +269,50 @@ class StateView(QWidget):
             found[0].setExpanded(True)
 
     def _show_detail(self, item: QTreeWidgetItem | None, _previous: QTreeWidgetItem | None = None) -> None:
+        if item is not None and item.data(0, PATH_ROLE) is None and item.childCount():
+            item = item.child(0)  # a node's row shows its first output
+        table = item.data(0, TABLE_ROLE) if item is not None else None
+        if isinstance(table, TableOutput):
+            key = ("stored", table.path, table.digest, table.rows)
+            if key != self._detail_key:
+                self._detail_key = key
+                self.detail_grid.show_table(table.source(), table.preview)
+            self._show_grid()
+            return
         raw = item.data(0, VALUE_ROLE) if item is not None else None
-        if raw is None and item is not None and item.childCount():
-            raw = item.child(0).data(0, VALUE_ROLE)
         value = json.loads(raw) if raw is not None else None
         if is_table(value) and value:
-            columns = list(value[0])
-            self.detail_table.clear()
-            self.detail_table.setColumnCount(len(columns))
-            self.detail_table.setRowCount(len(value))
-            self.detail_table.setHorizontalHeaderLabels(columns)
-            for r, row in enumerate(value):
-                for c, column in enumerate(columns):
-                    self.detail_table.setItem(r, c, QTableWidgetItem(short_value(row[column], 60)))
-            self.detail_table.resizeColumnsToContents()
-            self.detail.setCurrentWidget(self.detail_table)
-            return
+            key = ("json", raw)
+            if key != self._detail_key:
+                try:
+                    source = FrameTable.from_rows(value)
+                except Exception:  # noqa: BLE001 - odd rows are shown as text instead
+                    source = None
+                if source is not None:
+                    self._detail_key = key
+                    self.detail_grid.show_table(source, value)
+            if self._detail_key == key:
+                self._show_grid()
+                return
         text = "" if raw is None else (value if isinstance(value, str) else
                                        json.dumps(value, indent=2, ensure_ascii=False))
         self.detail_text.setPlainText(text)
         self.detail.setCurrentWidget(self.detail_text)
 
+    def _show_grid(self) -> None:
+        """Show the grid, giving it the larger part of the panel (a table needs the width)."""
+        self.detail.setCurrentWidget(self.detail_grid)
+        sizes = self.split.sizes()
+        total = sum(sizes)
+        if not self._split_moved and total > 0 and sizes[1] < total * 0.55:
+            self.split.setSizes([int(total * 0.45), total - int(total * 0.45)])
+
     def _double_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
         path = item.data(0, PATH_ROLE)
-        if path:
+        table = item.data(0, TABLE_ROLE)
+        if isinstance(table, TableOutput):
+            self.table_edit_requested.emit(table)
+        elif path:
             self.edit_requested.emit(str(path), json.loads(item.data(0, VALUE_ROLE)))
 
 

@@ -28,6 +28,14 @@ from studio.ui.debug_panels import (
     StateView,
 )
 from studio.ui.run_snapshot import RESUMABLE, Snapshot
+from studio.ui.table_view import (
+    PREVIEW_ROWS,
+    TableEditor,
+    TableModel,
+    TableOutput,
+    apply_edits,
+    read_rows,
+)
 
 if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
@@ -46,6 +54,10 @@ class Debugger(QObject):
         self.bridge = RunBridge(self)
         self.loader = Loader(self)
         self.loader.loaded.connect(self._loaded)
+        self.table_loader = Loader(self)  # reads (and writes) whole tables for edits, off the GUI thread
+        self.table_loader.loaded.connect(self._table_job_done)
+        self._table_jobs = 0
+        self.value_editor: TableEditor | None = None
         self._generation = 0
         self._applied = 0
         self.run_id: str | None = None
@@ -106,6 +118,7 @@ class Debugger(QObject):
         self.checkpoint_list.chosen.connect(self.show_checkpoint)
         self.checkpoint_list.fork_requested.connect(self.fork)
         self.state_view.edit_requested.connect(self._ask_value)
+        self.state_view.table_edit_requested.connect(self.edit_table)
         self.state_view.failed_edit_requested.connect(self._ask_failed_output)
         self.runs_list.itemActivated.connect(lambda item, _c: self.show_run(item.text(0)))
         self.runs_list.itemClicked.connect(
@@ -202,7 +215,8 @@ class Debugger(QObject):
     def settled(self) -> bool:
         """Nothing is running or waiting to be loaded: the panels show the store as it is."""
         return (not self.bridge.busy and not self._refresh_timer.isActive()
-                and not self._stale_timer.isActive() and self._applied == self._generation)
+                and not self._stale_timer.isActive() and self._applied == self._generation
+                and not self._table_jobs)
 
     def _loaded(self, result: Snapshot | Exception) -> None:
         if isinstance(result, Exception):
@@ -224,7 +238,7 @@ class Debugger(QObject):
                 hint = "No run shown: press Run (F5)"
                 if mine:
                     hint += f", or open one of this workflow's {len(mine)} earlier runs in the Runs tab"
-                self.state_view.show_state(None, hint + ".", labels)
+                self.state_view.show_state(None, hint + ".", labels, db=self.window.db)
                 self.checkpoint_list.fill([], labels)
                 self.history_view.fill([], None)
                 self._colour()
@@ -245,7 +259,7 @@ class Debugger(QObject):
                        f"the run is now {shown['status']}: “Show latest” goes back)")
         if shown.get("errors"):
             caption += " · failed: " + ", ".join(shown["errors"])  # the errors are listed below
-        self.state_view.show_state(shown, caption, labels)
+        self.state_view.show_state(shown, caption, labels, db=self.window.db)
         if result.stale is not None:
             self.stale = result.stale
         elif self.status not in RESUMABLE:
@@ -327,7 +341,9 @@ class Debugger(QObject):
         self.running.clear()
         self.status = "running"
         self.checkpoint = None
-        self.bridge.start(kind, *args, db=self.window.db, executor=self.window.executor(), **kwargs)
+        # The state a job returns carries only the first rows of each table (the panels read the rest).
+        self.bridge.start(kind, *args, db=self.window.db, executor=self.window.executor(),
+                          rows=PREVIEW_ROWS, **kwargs)
         self.update_actions()
         self._colour()
 
@@ -411,6 +427,74 @@ class Debugger(QObject):
         except json.JSONDecodeError:
             parsed = text
         self.edit_value(path, parsed)
+
+    # -- tables in the state -----------------------------------------------------------
+
+    def edit_table(self, table: TableOutput) -> TableEditor:
+        """Open a table output's grid editable (``valueEditor``); saving writes one state edit."""
+        if self.value_editor is not None:
+            self.value_editor.close()
+        editor = TableEditor(table, self.window)
+        editor.save_requested.connect(self._save_table)
+        editor.json_requested.connect(self._table_as_json)
+        editor.finished.connect(lambda _r, e=editor: self.value_editor is e and self._forget_editor())
+        self.value_editor = editor
+        editor.open()
+        return editor
+
+    def _forget_editor(self) -> None:
+        self.value_editor = None
+
+    def _table_job(self, job: Any) -> None:
+        self._table_jobs += 1
+        self.table_loader.request(job)
+
+    def _save_table(self, table: TableOutput, model: TableModel) -> None:
+        """The table with the grid's changes, as JSON rows, through the same edit path as any value.
+
+        Reading the whole table and writing the edit run on a worker thread; a completed run
+        (or an earlier checkpoint) is forked with the new rows, as ``edit_value`` does.
+        """
+        if self.run_id is None or self.bridge.busy:
+            self.window.show_message("A run is still going: pause or stop it before changing values.")
+            return
+        run_id, db, source = self.run_id, self.window.db, table.source()
+        edits, columns = dict(model.edits), list(model.columns)
+        fork_from = None
+        if self.checkpoint is not None or self.status == "completed":
+            fork_from = self.checkpoint or (self.state or {}).get("checkpoint_id")
+            if not fork_from:
+                return
+
+        def job() -> tuple[str, Any, ...]:
+            rows = apply_edits(read_rows(source), edits, columns)
+            if fork_from is not None:
+                return ("fork", table.path, fork_from, rows)
+            api.edit_state(run_id, {table.path: rows}, db=db, rows=0)
+            return ("edited", table.path, len(edits))
+
+        self._table_job(job)
+
+    def _table_as_json(self, table: TableOutput) -> None:
+        source = table.source()
+        self._table_job(lambda: ("json", table.path, read_rows(source)))
+
+    def _table_job_done(self, result: Any) -> None:
+        self._table_jobs = max(0, self._table_jobs - 1)
+        if isinstance(result, Exception):
+            self.window.show_message(str(result))
+            self.run_log.line(f"error: {result}")
+            return
+        kind, path = result[0], result[1]
+        if kind == "fork":
+            self.fork(result[2], {path: result[3]})
+        elif kind == "json":
+            self._ask_value(path, result[2])
+        else:
+            count = result[2]
+            self.window.show_message(f"Changed {count} cell{'' if count == 1 else 's'} of {path}: "
+                                     "Continue (F5) goes on with the new table.")
+            self.refresh()
 
     def _ask_failed_output(self, node_id: str) -> None:
         """Give a failed node its output by hand: it counts as completed, and Continue goes on."""
@@ -530,3 +614,4 @@ class Debugger(QObject):
     def shutdown(self) -> None:
         self.bridge.shutdown()
         self.loader.shutdown()
+        self.table_loader.shutdown()

@@ -12,6 +12,7 @@ from studio.engine import run_workflow_copy
 from studio.engine.state import stale_nodes
 from studio.errors import StudioError
 from studio.model.workflow import Workflow
+from studio.ui.table_view import PREVIEW_ROWS
 
 log = logging.getLogger("studio.ui")
 RESUMABLE = ("paused", "failed")
@@ -45,9 +46,11 @@ class Snapshot:
         if self.run_id is None:
             return self
         try:
-            latest = api.state(self.run_id, db=self.db)
+            # Tables come with their first rows only; the grid reads the rest as it is scrolled.
+            latest = api.state(self.run_id, db=self.db, rows=PREVIEW_ROWS if self.checkpoint is None else 0)
             self.shown = latest if self.checkpoint is None else api.state(
-                self.run_id, db=self.db, checkpoint=self.checkpoint)
+                self.run_id, db=self.db, checkpoint=self.checkpoint, rows=PREVIEW_ROWS)
+            self._table_hashes(self.shown)
             self.checkpoints = api.checkpoints(self.run_id, db=self.db)
             self.history = api.history(self.run_id, db=self.db)
         except StudioError as exc:
@@ -60,6 +63,16 @@ class Snapshot:
         if self.workflow is not None and self.status in RESUMABLE:
             self.stale = self._stale(self.workflow)
         return self
+
+    def _table_hashes(self, state: dict[str, Any]) -> None:
+        """Add each table's content hash to ``state["tables"]``: the grid reads its rows by it."""
+        tables = state.get("tables") or {}
+        if not tables:
+            return
+        stored = api.get_store(self.db).load(self.run_id or "", state["checkpoint_id"], table_rows=0).tables
+        for key, info in tables.items():
+            if key in stored:
+                info["hash"] = stored[key]["hash"]
 
     def _stale(self, workflow: Workflow) -> list[str]:
         """Nodes changed (with their descendants) since the run ran them."""
