@@ -15,7 +15,7 @@ import studio.nodes
 from studio.errors import StudioError, WorkflowFileError
 from studio.model import Edge, Node, Note, Workflow, read_json_file, validate_data
 
-EXAMPLE_NAMES = ["hello", "csv-report", "debugging-demo"]
+EXAMPLE_NAMES = ["hello", "csv-report", "debugging-demo", "orders-report"]
 
 
 def write(path: Path, data: Any) -> Path:

@@ -70,7 +70,7 @@ def test_base_is_valid() -> None:
     assert problems_of(lambda d: None) == []
 
 
-@pytest.mark.parametrize("name", ["hello", "csv-report", "debugging-demo"])
+@pytest.mark.parametrize("name", ["hello", "csv-report", "debugging-demo", "orders-report"])
 def test_examples_validate_clean(examples: Path, name: str) -> None:
     data = read_json_file(examples / f"{name}.flow.json")
     assert validate_data(data, SPECS) == []
