@@ -409,8 +409,9 @@ class TableView(QTableView):
             | QAbstractItemView.EditTrigger.AnyKeyPressed if editable
             else QAbstractItemView.EditTrigger.NoEditTriggers)
         self._fit_columns(model)
-        digits = len(f"{model.rowCount():,}")
-        self.verticalHeader().setMinimumWidth(self.fontMetrics().horizontalAdvance("9" * digits) + 12)
+        # Row numbers as wide as the last one (the header would guess wider for a million rows).
+        widest = f"{max(model.rowCount(), 1):,}".replace("1", "8")
+        self.verticalHeader().setFixedWidth(self.verticalHeader().fontMetrics().horizontalAdvance(widest) + 12)
 
     def _fit_columns(self, model: TableModel) -> None:
         """Widths from the header and the rows already here (never reading rows for it)."""
