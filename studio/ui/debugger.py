@@ -56,7 +56,7 @@ class Debugger(QObject):
         self.loader.loaded.connect(self._loaded)
         self.table_loader = Loader(self)  # reads (and writes) whole tables for edits, off the GUI thread
         self.table_loader.loaded.connect(self._table_job_done)
-        self._table_jobs = 0
+        self._table_jobs = (0, 0)  # requested, done (the loader keeps only the newest waiting job)
         self.value_editor: TableEditor | None = None
         self._generation = 0
         self._applied = 0
@@ -216,7 +216,7 @@ class Debugger(QObject):
         """Nothing is running or waiting to be loaded: the panels show the store as it is."""
         return (not self.bridge.busy and not self._refresh_timer.isActive()
                 and not self._stale_timer.isActive() and self._applied == self._generation
-                and not self._table_jobs)
+                and self._table_jobs[0] == self._table_jobs[1])
 
     def _loaded(self, result: Snapshot | Exception) -> None:
         if isinstance(result, Exception):
@@ -407,7 +407,8 @@ class Debugger(QObject):
                 self.fork(cp, {path: value})
             return True
         try:
-            api.edit_state(self.run_id, {path: value}, db=self.window.db)
+            # rows=0: the state it returns is not used; cutting tables keeps big ones from being decoded
+            api.edit_state(self.run_id, {path: value}, db=self.window.db, rows=0)
         except StudioError as exc:
             self.window.show_message(str(exc))
             self.run_log.line(f"error: {exc}")
@@ -446,8 +447,18 @@ class Debugger(QObject):
         self.value_editor = None
 
     def _table_job(self, job: Any) -> None:
-        self._table_jobs += 1
-        self.table_loader.request(job)
+        number = self._table_jobs[0] + 1
+        self._table_jobs = (number, self._table_jobs[1])
+
+        def numbered() -> tuple[int, Any]:
+            try:
+                return number, job()
+            except Exception as exc:  # noqa: BLE001 - shown to the person, as the loader would
+                if not isinstance(exc, StudioError):
+                    log.exception("changing a table failed")
+                return number, exc
+
+        self.table_loader.request(numbered)
 
     def _save_table(self, table: TableOutput, model: TableModel) -> None:
         """The table with the grid's changes, as JSON rows, through the same edit path as any value.
@@ -479,8 +490,12 @@ class Debugger(QObject):
         source = table.source()
         self._table_job(lambda: ("json", table.path, read_rows(source)))
 
-    def _table_job_done(self, result: Any) -> None:
-        self._table_jobs = max(0, self._table_jobs - 1)
+    def _table_job_done(self, done: Any) -> None:
+        if isinstance(done, Exception):  # not raised by the job itself (it catches its own)
+            number, result = self._table_jobs[0], done
+        else:
+            number, result = done
+        self._table_jobs = (self._table_jobs[0], max(self._table_jobs[1], number))
         if isinstance(result, Exception):
             self.window.show_message(str(result))
             self.run_log.line(f"error: {result}")
