@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -242,3 +244,35 @@ def test_editing_a_cell_writes_a_state_edit_that_keeps_the_column_kinds(
     final = run_and_wait(qtbot, win, "actionContinue")
     assert final["status"] == "completed"
     assert final["outputs"]["total"]["table"] == [{"sum_price": 4.25}]
+
+
+def test_edit_as_json_on_a_completed_run_forks_a_run_with_the_new_rows(
+        debug_window: MainWindow, qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    win = debug_window
+    win.open_workflow(write_flow(tmp_path / "fruit.flow.json", [
+        read_node("fruit", small_csv(tmp_path), 0, missing=["NA"]),
+    ]))
+    first = run_and_wait(qtbot, win, "actionRun")["run_id"]
+    offered: list[str] = []
+
+    def answer(_parent: Any, _title: str, _label: str, text: str, *args: Any, **kwargs: Any) -> tuple[str, bool]:
+        offered.append(text)
+        rows = json.loads(text)
+        rows[1]["name"] = "fig"
+        return json.dumps(rows), True
+
+    monkeypatch.setattr(QInputDialog, "getMultiLineText", answer)
+    tree(win, "stateView").itemDoubleClicked.emit(port_item(win, "fruit", "data"), 2)
+    editor = win.findChild(QDialog, "valueEditor")
+    assert editor is not None
+    qtbot.waitUntil(editor.isVisible)
+    with qtbot.waitSignal(win.debugger.bridge.finished, timeout=RUN_TIMEOUT) as blocker:
+        qtbot.mouseClick(editor.findChild(QPushButton, "valueEditorJson"), Qt.MouseButton.LeftButton)
+    settle(qtbot, win)
+    assert json.loads(offered[0])[0] == {"code": "007", "name": "apple", "price": 1.5, "when": "2024-05-01"}
+    forked = blocker.args[0]["run_id"]
+    assert forked != first and win.debugger.run_id == forked  # a completed run is forked, as for any value
+    state = api.state(forked, db=win.db)
+    assert state["outputs"]["fruit"]["data"][1] == {"code": "010", "name": "fig", "price": 2.0, "when": "2024-05-02"}
+    assert [c["kind"] for c in state["tables"]["fruit.data"]["columns"]] == ["text", "text", "number", "date"]
+    assert api.state(first, db=win.db)["outputs"]["fruit"]["data"][1]["name"] == ""  # the original is as it was
