@@ -40,6 +40,7 @@ from studio.errors import (
     UnknownCheckpoint,
     UnknownRun,
 )
+from studio.model.types import is_frame
 from studio.store import tables as table_store
 from studio.store.cleanup import CleanupMixin
 from studio.store.records import (
@@ -83,13 +84,7 @@ _NEXT_EVENT_SEQ = select(func.coalesce(func.max(event_t.c.seq), -1) + 1).where(
 _UPDATE_RUN = update(run_t).where(run_t.c.id == bindparam("run_key"))
 BUSY_TIMEOUT_MS = 30_000
 _VERSION_OF_REVISION = {rev: version for version, rev in REVISIONS.items()}
-
-
-def _is_frame(value: Any) -> bool:
-    # The model's check: it tells a DataFrame without importing Polars.
-    from studio.model.types import is_frame
-
-    return is_frame(value)
+_NO_TABLES: dict[str, str] = {}  # shared, never changed
 
 
 class _PreparedOutput:
@@ -150,9 +145,10 @@ def _sqlite_path(url: str) -> Path | None:
 
 def _output_checksum(data: str, refs: str | None) -> str:
     """An outputs row's checksum: its JSON and, when it has tables, their hashes too."""
-    if not isinstance(data, str) or not isinstance(refs, (str, type(None))):
+    try:
+        return checksum(data) if refs is None else checksum(data, refs)
+    except (AttributeError, TypeError):
         return ""  # a stored value of the wrong type never matches: reported as damage
-    return checksum(data) if refs is None else checksum(data, refs)
 
 
 def to_url(db: str | Path) -> str:
@@ -488,7 +484,7 @@ class Store(CleanupMixin):
             refs: dict[str, str] = {}
             tables: list[PreparedTable] = []
             for port, value in values.items():
-                if _is_frame(value):
+                if is_frame(value):  # tells a DataFrame without importing Polars
                     table = table_store.prepare(value, self._frames)
                     refs[port] = table.hash
                     tables.append(table)
@@ -660,19 +656,21 @@ class Store(CleanupMixin):
         ids = list(wanted)
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
-            for row in conn.execute(
+            for output_id, data, refs_text, digest in conn.execute(
                 select(output_t.c.id, output_t.c.data, output_t.c.tables, output_t.c.checksum)
                 .where(output_t.c.id.in_(chunk))
             ):
-                node = wanted[row.id]
-                if _output_checksum(row.data, row.tables) != row.checksum:
-                    raise CorruptCheckpoint(f"stored outputs of node '{node}' failed their checksum")
-                what = f"the stored outputs of node '{node}'"
-                ports, refs = stored_json(row.data, what), stored_json(row.tables, what) if row.tables else {}
+                if _output_checksum(data, refs_text) != digest:
+                    raise CorruptCheckpoint(f"stored outputs of node '{wanted[output_id]}' failed their checksum")
+                if refs_text is None:  # the common case: JSON only
+                    found[output_id] = (json.loads(data), _NO_TABLES)
+                    continue
+                what = f"the stored outputs of node '{wanted[output_id]}'"
+                ports, refs = stored_json(data, what), stored_json(refs_text, what)
                 if (not isinstance(ports, dict) or not isinstance(refs, dict)
                         or not all(isinstance(h, str) for h in refs.values())):
                     raise CorruptCheckpoint(f"{what} in the database are damaged")
-                found[row.id] = (ports, refs)
+                found[output_id] = (ports, refs)
         missing = [wanted[i] for i in ids if i not in found]
         if missing:
             raise CorruptCheckpoint(f"stored outputs of node '{missing[0]}' are missing")
@@ -681,6 +679,8 @@ class Store(CleanupMixin):
         for output_id, (_, refs) in found.items():
             for port, digest in refs.items():
                 names.setdefault(digest, f"the stored table {wanted[output_id]}.{port}")
+        if not names:
+            return {node: found[e.output][0] for node, e in index.nodes.items() if e.output}, {}
         info = table_store.read_info(conn, list(names))
         frames: dict[str, Any] = {}
         for digest, what in names.items():
