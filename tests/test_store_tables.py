@@ -334,6 +334,18 @@ def test_a_second_open_of_an_upgraded_database_does_nothing(
     assert db.read_bytes() == main_bytes
 
 
+def test_a_database_stamped_with_an_older_revision_is_upgraded(tmp_path: Path) -> None:
+    db = v1_copy(tmp_path)
+    con = sqlite3.connect(db)
+    con.execute("create table alembic_version (version_num varchar(32) not null primary key)")
+    con.execute("insert into alembic_version values ('0001_baseline')")
+    con.commit()
+    con.close()
+    assert len(api.runs(db=db)) == 2
+    assert query(db, "select version_num from alembic_version") == [(HEAD_REVISION,)]
+    assert "tables" in [r[1] for r in query(db, "pragma table_info(studio_output)")]
+
+
 def test_a_new_database_starts_at_the_head_revision(tmp_path: Path) -> None:
     db = tmp_path / "new.db"
     assert api.runs(db=db) == []
