@@ -35,6 +35,7 @@ from studio.ui.table_view import (
     TableOutput,
     apply_edits,
     read_rows,
+    shape_text,
 )
 
 if TYPE_CHECKING:
@@ -295,10 +296,14 @@ class Debugger(QObject):
                     statuses[node] = ("stale", "changed since it ran: Continue runs it again")
         scene.set_node_status(statuses)
         outputs = (state or {}).get("outputs") or {}
+        tables = (state or {}).get("tables") or {}
         for item in scene.edge_items:
             edge = item.edge
             value = outputs.get(edge.source, {})
             tip = str(edge)
+            table = tables.get(f"{edge.source}.{edge.source_port}")
+            if table is not None:  # the state holds only its first rows: say how big it is
+                tip += (f"\ntable · {shape_text(int(table.get('rows') or 0), len(table.get('columns') or []))}")
             if edge.source_port in value:
                 tip += "\n" + short_value(value[edge.source_port], 300)
             item.setToolTip(tip)

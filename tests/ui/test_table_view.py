@@ -182,6 +182,8 @@ def test_editing_a_cell_writes_a_state_edit_that_keeps_the_column_kinds(
     state = run_and_wait(qtbot, win, "actionRun")
     assert state["status"] == "paused" and state["next"] == ["total"]
     run_id = state["run_id"]
+    edge_tip = next(i for i in win.scene.edge_items if i.edge.source == "fruit").toolTip()
+    assert edge_tip.splitlines()[:2] == ["fruit.data -> total.table", "table · 3 rows × 4 columns"]
     view = tree(win, "stateView")
     view.setCurrentItem(port_item(win, "fruit", "data"))
     view.setFocus()
