@@ -35,21 +35,24 @@ def _guess(sample: pl.Series) -> str:
     return "text"
 
 
-def _whole_column(name: str, kind: str) -> list[pl.Expr]:
-    """Checks over the whole column that the guessed kind holds (nulls are ignored)."""
+def _whole_column(name: str, kind: str) -> pl.Expr:
+    """A check over the whole column that the guessed kind holds (nulls are ignored).
+
+    Numbers are checked by parsing them (Polars' parser takes exactly the contract's
+    numbers, plus inf/nan, which are refused after); here only that none is a code.
+    """
     col = pl.col(name)
     if kind == "number":
-        return [(col.str.contains(_NUMBER).all() & ~col.str.contains(_CODE).any()).alias(name + "\0ok"),
-                col.str.contains("[.eE]").any().alias(name + "\0float")]
+        return (~col.str.contains(_CODE).any()).alias(name)
     pattern = {"bool": _BOOL, "date": _DATE, "datetime": _DATETIME}[kind]
-    return [col.str.contains(pattern).all().alias(name + "\0ok")]
+    return col.str.contains(pattern).all().alias(name)
 
 
 def infer_frame(cells: pl.DataFrame) -> pl.DataFrame:
     """Every text column in its kind, decided for the whole column (CONTRACT 2b).
 
-    A sample of each column's first cells suggests a kind; one parallel pass over all
-    columns then checks it, so a text column costs no pass at all.
+    A sample of each column's first cells suggests a kind; parallel passes over all
+    columns then check it, so a text column costs no pass at all.
     """
     guesses: dict[str, str] = {}
     for name in cells.columns:
@@ -60,30 +63,37 @@ def infer_frame(cells: pl.DataFrame) -> pl.DataFrame:
                 guesses[name] = kind
     if not guesses:
         return cells
-    checks = cells.select([e for name, kind in guesses.items() for e in _whole_column(name, kind)]).row(0, named=True)
-    final: dict[str, str] = {}
-    for name, guessed in guesses.items():
-        checked = guessed if checks[name + "\0ok"] else (_fallback(cells[name]) or "text")
-        if checked == "number":
-            checked = "float" if checks.get(name + "\0float", True) else "integer"
-        if checked != "text":
-            final[name] = checked
-    # Numbers: one parallel cast of every number column (spaces around are allowed).
-    numbers = {n: (pl.Int64 if k == "integer" else pl.Float64) for n, k in final.items() if k in ("integer", "float")}
-    parsed = cells.select(pl.col(n).str.strip_chars().cast(t, strict=False) for n, t in numbers.items()) if numbers else None
+    checks = cells.select(_whole_column(n, k) for n, k in guesses.items()).row(0, named=True)
+    numbers = [n for n, k in guesses.items() if k == "number" and checks[n]]
+    parsed: dict[str, pl.Series] = {}
+    if numbers:
+        # Integers first, then floats for the columns that are not all whole numbers.
+        as_int = cells.select(pl.col(n).cast(pl.Int64, strict=False) for n in numbers)
+        floats = [n for n in numbers if as_int[n].null_count() != cells[n].null_count()]
+        parsed = {n: as_int[n] for n in numbers if n not in floats}
+        if floats:
+            as_float = cells.select(pl.col(n).cast(pl.Float64, strict=False) for n in floats)
+            for n in floats:
+                column = as_float[n]
+                if column.null_count() == cells[n].null_count() and column.drop_nulls().is_finite().all():
+                    parsed[n] = column
     columns = []
     for name in cells.columns:
         series = cells[name]
-        target = final.get(name)
-        result: pl.Series | None = None
-        if target in ("integer", "float"):
-            assert parsed is not None
-            result = parsed[name]
-            if result.null_count() != series.null_count() or (
-                    target == "float" and not result.drop_nulls().is_finite().all()):
-                result = parse_number(series, integer=target == "integer")
-        elif target is not None:
-            result = parse_kind(series, target)
+        kind = guesses.get(name)
+        result: pl.Series | None = parsed.get(name)
+        if result is None and kind is not None:
+            if kind == "number" and checks[name]:
+                # Spaces around the numbers, or the sample misled: the careful way.
+                result = parse_number(series, integer=not series.str.contains("[.eE]").any())
+            elif kind != "number" and checks[name]:
+                result = parse_kind(series, kind)
+            if result is None:
+                fallback = _fallback(series)
+                if fallback == "number":
+                    result = parse_number(series, integer=not series.str.contains("[.eE]").any())
+                elif fallback is not None:
+                    result = parse_kind(series, fallback)
         columns.append(result if result is not None else series)
     return pl.DataFrame(columns)
 
@@ -95,6 +105,10 @@ def _fallback(series: pl.Series) -> str | None:
 
 
 def parse_number(series: pl.Series, *, integer: bool) -> pl.Series | None:
+    """The column as numbers when every cell is one (CONTRACT 2b), else None."""
+    present = series.drop_nulls()
+    if not present.str.contains(_NUMBER).all() or present.str.contains(_CODE).any():
+        return None
     stripped = series.str.strip_chars()
     if integer and not stripped.str.contains(_INTEGER).all():
         integer = False

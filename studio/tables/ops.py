@@ -159,7 +159,7 @@ def filter_rows(df: pl.DataFrame, column: str, op: str, value: Any, *, ignore_ca
         target = col
         if ignore_case and dtype == pl.String:
             target, values = col.str.to_lowercase(), [str(v).lower() for v in values]
-        return df.filter(target.is_in(pl.Series(values, dtype=dtype if values else None)))
+        return df.filter(target.is_in(pl.Series(values, dtype=dtype if values else None).implode()))
     if isinstance(value, list):
         raise NodeError(f"op '{op}' compares with one value, not a list (use 'in' for a list)")
     wanted = read_in_kind(value, dtype, column)

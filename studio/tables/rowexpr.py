@@ -175,7 +175,7 @@ class _Compiler:
         if isinstance(op, (ast.In, ast.NotIn)):
             if right.literal and isinstance(right.value, list):
                 values = [_coerce(v, left.dtype) for v in right.value]
-                found = left.expr.is_in(pl.Series(values)) if values else pl.lit(False)
+                found = left.expr.is_in(pl.Series(values).implode()) if values else pl.lit(False)
                 found = pl.when(left.expr.is_null()).then(None).otherwise(found)
             elif left.literal and isinstance(left.value, str):
                 found = _text(right).str.contains(left.value, literal=True)
