@@ -392,6 +392,7 @@ class TableView(QTableView):
         horizontal.setHighlightSections(False)
         horizontal.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self._model: TableModel | None = None  # the view does not own its model: kept alive here
 
     def table_model(self) -> TableModel | None:
         model = self.model()
@@ -400,6 +401,7 @@ class TableView(QTableView):
     def show_model(self, model: TableModel) -> None:
         old = self.table_model()
         self.setModel(model)
+        self._model = model
         if old is not None and old is not model:
             old.shutdown()
             old.deleteLater()
@@ -412,6 +414,14 @@ class TableView(QTableView):
         # Row numbers as wide as the last one (the header would guess wider for a million rows).
         widest = f"{max(model.rowCount(), 1):,}".replace("1", "8")
         self.verticalHeader().setFixedWidth(self.verticalHeader().fontMetrics().horizontalAdvance(widest) + 12)
+
+    def clear_model(self) -> None:
+        model = self._model
+        self.setModel(None)
+        self._model = None
+        if model is not None:
+            model.shutdown()
+            model.deleteLater()
 
     def _fit_columns(self, model: TableModel) -> None:
         """Widths from the header and the rows already here (never reading rows for it)."""
@@ -479,12 +489,7 @@ class TableGrid(QWidget):
         return shape_text(model.rowCount(), model.columnCount())
 
     def clear(self) -> None:
-        model = self.view.table_model()
-        if model is not None:
-            model.shutdown()
-        self.view.setModel(None)
-        if model is not None:
-            model.deleteLater()
+        self.view.clear_model()
         self.caption.clear()
 
 
@@ -520,12 +525,17 @@ class TableEditor(QDialog):
         self.setObjectName("valueEditor")
         self.setWindowTitle(f"Change {table.path}")
         self.setAccessibleName(f"Change {table.path}")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.table = table
-        editable = table.rows <= EDITABLE_ROWS
+        # Without its stored rows (only the first ones came with the state) a save would cut the table.
+        complete = table.digest is not None or table.rows <= len(table.preview)
+        editable = table.rows <= EDITABLE_ROWS and complete
         self.grid = TableGrid("valueEditorGrid")
         if editable:
             note = ("double-click a cell (or type) to change it; Delete makes it missing; "
                     "in a text column an empty cell is empty text")
+        elif not complete:
+            note = "only the first rows are here (the stored table was not found), so it cannot be changed"
         else:
             note = (f"too big to change here: cells can be changed in tables of up to {EDITABLE_ROWS:,} "
                     "rows (limit or filter the rows upstream, or set the output with studio resume --set)")
@@ -543,7 +553,7 @@ class TableEditor(QDialog):
         self.missing_button.clicked.connect(self.grid.view.set_missing)
         self.json_button = QPushButton("Edit as JSON…")
         self.json_button.setObjectName("valueEditorJson")
-        self.json_button.setEnabled(table.rows <= JSON_ROWS)
+        self.json_button.setEnabled(table.rows <= JSON_ROWS and complete)
         self.json_button.setToolTip("Change the whole table as JSON rows" if table.rows <= JSON_ROWS else
                                     f"Only for tables of up to {JSON_ROWS:,} rows")
         self.json_button.clicked.connect(self._as_json)
