@@ -563,6 +563,9 @@ class TableEditor(QDialog):
         self.save_button.setObjectName("valueEditorSave")
         self.save_button.setEnabled(False)
         self.buttons.accepted.connect(self._save)
+        if not editable:
+            self.save_button.hide()
+            self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Close")
         self.buttons.rejected.connect(self.reject)
         row = QHBoxLayout()
         row.addWidget(self.missing_button)
