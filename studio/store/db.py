@@ -169,6 +169,7 @@ class Store(CleanupMixin):
         self.path = _sqlite_path(self.url)
         self.durable = durable
         self._frames = FrameHashes()
+        self._checked_tables = table_store.CheckedBytes()
         self._check_file()
         self.engine = self._make_engine()
         self._init_schema()
@@ -718,8 +719,11 @@ class Store(CleanupMixin):
     def table_slice(self, digest: str, offset: int, length: int) -> Any:
         """Rows ``offset .. offset+length`` of a stored table as a DataFrame (bytes checked first)."""
         what = f"the stored table {digest[:12]}"
-        with self._read() as conn:
-            data = table_store.read_bytes(conn, digest, what)
+        data = self._checked_tables.get(digest)
+        if data is None:
+            with self._read() as conn:
+                data = table_store.read_bytes(conn, digest, what)
+            self._checked_tables.put(digest, data)
         return table_store.slice_table(data, offset, length, what)
 
     # -- cleanup -----------------------------------------------------------------------

@@ -79,6 +79,35 @@ class FrameHashes:
                 self._items.popitem(last=False)
 
 
+class CheckedBytes:
+    """Table bytes already checked against their hash, kept for repeated slices (a GUI scrolling).
+
+    Content-addressed bytes never change, so a checked copy stays right; at most
+    ``limit`` bytes are kept, the least recently used dropped first.
+    """
+
+    def __init__(self, limit: int = 256 * 1024 * 1024) -> None:
+        self._limit = limit
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> bytes | None:
+        with self._lock:
+            data = self._items.get(digest)
+            if data is not None:
+                self._items.move_to_end(digest)
+            return data
+
+    def put(self, digest: str, data: bytes) -> None:
+        if len(data) > self._limit:
+            return
+        with self._lock:
+            self._items[digest] = data
+            self._items.move_to_end(digest)
+            while sum(len(d) for d in self._items.values()) > self._limit:
+                self._items.popitem(last=False)
+
+
 def prepare(df: pl.DataFrame, known: FrameHashes) -> PreparedTable:
     """Serialize a table (outside any transaction: it may take a while for big ones)."""
     from studio.tables.frame import columns_of, content_hash, to_bytes
