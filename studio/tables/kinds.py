@@ -43,7 +43,9 @@ def _whole_column(name: str, kind: str) -> pl.Expr:
     """
     col = pl.col(name)
     if kind == "number":
-        return (~col.str.contains(_CODE).any()).alias(name)
+        # Cheap prefix tests first: only a cell starting with 0, a sign or a space can be a code.
+        maybe = col.str.starts_with("0") | col.str.starts_with("-") | col.str.starts_with("+") | col.str.starts_with(" ")
+        return (~(maybe & col.str.contains(_CODE)).any()).alias(name)
     pattern = {"bool": _BOOL, "date": _DATE, "datetime": _DATETIME}[kind]
     return col.str.contains(pattern).all().alias(name)
 
@@ -87,7 +89,7 @@ def infer_frame(cells: pl.DataFrame) -> pl.DataFrame:
                 # Spaces around the numbers, or the sample misled: the careful way.
                 result = parse_number(series, integer=not series.str.contains("[.eE]").any())
             elif kind != "number" and checks[name]:
-                result = parse_kind(series, kind)
+                result = parse_kind(series, kind, checked=True)
             if result is None:
                 fallback = _fallback(series)
                 if fallback == "number":
@@ -122,20 +124,24 @@ def parse_number(series: pl.Series, *, integer: bool) -> pl.Series | None:
     return as_float
 
 
-def parse_kind(series: pl.Series, kind: str, *, present: pl.Series | None = None) -> pl.Series | None:
-    """The text column as ``bool``, ``date`` or ``datetime`` when every cell is one, else None."""
+def parse_kind(series: pl.Series, kind: str, *, present: pl.Series | None = None,
+               checked: bool = False) -> pl.Series | None:
+    """The text column as ``bool``, ``date`` or ``datetime`` when every cell is one, else None.
+
+    ``checked``: every cell is already known to match the kind's pattern.
+    """
     present = series.drop_nulls() if present is None else present
     if kind == "bool":
-        if present.str.contains(_BOOL).all():
+        if checked or present.str.contains(_BOOL).all():
             return series.str.to_lowercase() == "true"
         return None
     if kind == "date":
-        if not present.str.contains(_DATE).all():
+        if not checked and not present.str.contains(_DATE).all():
             return None
         parsed = series.str.to_date("%Y-%m-%d", strict=False)
         return parsed if parsed.null_count() == series.null_count() else None
     if kind == "datetime":
-        if not present.str.contains(_DATETIME).all():
+        if not checked and not present.str.contains(_DATETIME).all():
             return None
         aware = present.str.contains(_AWARE)
         if aware.any() and not aware.all():
