@@ -263,6 +263,8 @@ def _command(args: argparse.Namespace, db: str | None, as_json: bool) -> int:
             print(json.dumps(report if len(report) > 1 else report[0], indent=2))
         return 2 if problems_total else 0
     if cmd in ("run", "resume", "step"):
+        if not as_json and args.rows is None:
+            args.rows = 0  # only a summary is printed: no table rows are needed
         if cmd == "run":
             state = _execute(
                 api.run, _node_count(args.file), as_json, file=args.file, db=db,

@@ -69,9 +69,14 @@ def _read_file(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, An
         if not path.is_file():
             _read_bytes(path)  # the same clear message as for other formats
         return {"data": files.read_excel(path, params.get("sheet"), ctx.log)}
-    raw = _read_bytes(path)
     if fmt in ("csv", "tsv"):
-        return {"data": files.read_csv(raw, _csv_options(params, fmt), path.name, ctx.log)}
+        if not path.is_file():
+            _read_bytes(path)  # the same clear message as for other formats
+        try:
+            return {"data": files.read_csv(path, _csv_options(params, fmt), path.name, ctx.log)}
+        except OSError as exc:
+            raise fail(f"cannot read {path}: {exc.strerror}") from None
+    raw = _read_bytes(path)
     if fmt == "jsonl":
         return {"data": files.read_jsonl(raw, path.name)}
     if fmt == "parquet":

@@ -687,7 +687,11 @@ class Store(CleanupMixin):
         for digest, what in names.items():
             if digest not in info:
                 raise CorruptCheckpoint(f"{what} is missing from the database")
-            data = table_store.read_bytes(conn, digest, what)
+            data = self._checked_tables.get(digest)
+            if data is None:
+                data = table_store.read_bytes(conn, digest, what)
+                if table_rows is not None:
+                    self._checked_tables.put(digest, data)  # a display load: the GUI will scroll it
             frames[digest] = table_store.decode(data, what, limit=table_rows)
             if table_rows is None:
                 self._frames.put(frames[digest], digest)  # passed on unchanged: not serialized again

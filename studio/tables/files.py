@@ -93,37 +93,52 @@ def detect_delimiter(text: str) -> str:
 
 # -- reading ------------------------------------------------------------------------------
 
-def read_csv(raw: bytes, options: CsvOptions, name: str, log: Callable[[str], None]) -> pl.DataFrame:
-    """A CSV (or TSV) file as a table, every column in one kind (CONTRACT 2b, Reading)."""
-    data, text = _as_utf8(raw, options.encoding, name)
-    head = text if text is not None else data[:65536].decode("utf-8", errors="ignore")
-    delimiter = options.delimiter or detect_delimiter(head)
+def read_csv(source: bytes | Path, options: CsvOptions, name: str, log: Callable[[str], None]) -> pl.DataFrame:
+    """A CSV (or TSV) file as a table, every column in one kind (CONTRACT 2b, Reading).
+
+    ``source`` is the file (read by the parser itself, memory-mapped, when it is UTF-8)
+    or its bytes.
+    """
+    if isinstance(source, Path):
+        with open(source, "rb") as fh:
+            start = fh.read(65536)
+        utf8 = (options.encoding is None or _codec(options.encoding) == "utf-8") and not start.startswith(
+            (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        data: bytes | Path = source if utf8 else source.read_bytes()
+        text = None if utf8 else decode(data, options.encoding, name)  # type: ignore[arg-type]
+    else:
+        start = source[:65536]
+        data, text = _as_utf8(source, options.encoding, name)
+    if text is not None:
+        data = text.encode("utf-8")
+    head = text[:65536] if text is not None else start.decode("utf-8", errors="ignore")
+    delimiter = options.delimiter or detect_delimiter(head.lstrip("\ufeff"))
     if delimiter in DELIMITER_NAMES.values():
         delimiter = {v: k for k, v in DELIMITER_NAMES.items()}[delimiter]
     if len(delimiter) != 1:
         raise NodeError(f"delimiter must be one character (got {delimiter!r})")
-    if not data.strip():
+    if not head.strip() and (len(start) < 65536 or not _bytes(data).strip()):
         return pl.DataFrame()
 
     def problem() -> NodeError:
-        return NodeError(_locate_problem(text if text is not None else data.decode("utf-8"), delimiter, name))
+        return NodeError(_locate_problem(text if text is not None else decode(_bytes(data), None, name),
+                                         delimiter, name))
 
     try:
+        # Polars refuses an unterminated quote and a row longer than the first; the
+        # contract wants the line named, which Python's csv module finds (on failure only).
         cells = _parse(data, delimiter)
     except pl.exceptions.PolarsError as exc:
         if text is not None or "utf-8" not in str(exc):
             raise problem() from None
         if options.encoding is not None:
             raise NodeError(f"{name} is not {options.encoding} text") from None
-        text = decode(raw, None, name)  # not UTF-8 after all: Windows-1252
+        text = decode(_bytes(data), None, name)  # not UTF-8 after all: Windows-1252
         data = text.encode("utf-8")
         try:
             cells = _parse(data, delimiter)
         except pl.exceptions.PolarsError:
             raise problem() from None
-    if data.count(b'"') % 2:
-        # Polars reads an unterminated quote as one long cell; the contract wants it named.
-        raise problem()
     if options.header:
         first = cells.row(0) if cells.height else ()
         names = unique_names([c if c is not None else "" for c in first], log)
@@ -138,7 +153,11 @@ def read_csv(raw: bytes, options: CsvOptions, name: str, log: Callable[[str], No
     return infer_frame(cells)
 
 
-def _parse(data: bytes, delimiter: str) -> pl.DataFrame:
+def _bytes(data: bytes | Path) -> bytes:
+    return data.read_bytes() if isinstance(data, Path) else data
+
+
+def _parse(data: bytes | Path, delimiter: str) -> pl.DataFrame:
     return pl.read_csv(
         data, has_header=False, separator=delimiter, infer_schema=False, empty_string_is_null=False,
         truncate_ragged_lines=False, raise_if_empty=False, quote_char='"',
