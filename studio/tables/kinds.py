@@ -82,14 +82,14 @@ def infer_frame(cells: pl.DataFrame) -> pl.DataFrame:
     columns = []
     for name in cells.columns:
         series = cells[name]
-        kind = guesses.get(name)
+        guess = guesses.get(name)
         result: pl.Series | None = parsed.get(name)
-        if result is None and kind is not None:
-            if kind == "number" and checks[name]:
+        if result is None and guess is not None:
+            if guess == "number" and checks[name]:
                 # Spaces around the numbers, or the sample misled: the careful way.
                 result = parse_number(series, integer=not series.str.contains("[.eE]").any())
-            elif kind != "number" and checks[name]:
-                result = parse_kind(series, kind, checked=True)
+            elif guess != "number" and checks[name]:
+                result = parse_kind(series, guess, checked=True)
             if result is None:
                 fallback = _fallback(series)
                 if fallback == "number":
