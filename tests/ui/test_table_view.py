@@ -278,3 +278,26 @@ def test_edit_as_json_on_a_completed_run_forks_a_run_with_the_new_rows(
     assert state["outputs"]["fruit"]["data"][1] == {"code": "010", "name": "fig", "price": 2.0, "when": "2024-05-02"}
     assert [c["kind"] for c in state["tables"]["fruit.data"]["columns"]] == ["text", "text", "number", "date"]
     assert api.state(first, db=win.db)["outputs"]["fruit"]["data"][1]["name"] == ""  # the original is as it was
+
+
+def test_orders_example_runs_in_the_window(debug_window: MainWindow, qtbot: Any, tmp_path: Path,
+                                          shot: Any) -> None:
+    """The bundled tables example, opened and run as a user would: every table shown with its size."""
+    import shutil
+
+    from studio.resources_path import example
+
+    for name in ("orders-report.flow.json", "orders.csv", "customers.csv"):
+        shutil.copy(example(name), tmp_path / name)
+    win = debug_window
+    win.open_workflow(tmp_path / "orders-report.flow.json")
+    state = run_and_wait(qtbot, win, "actionRun")
+    assert state["status"] == "completed", state["errors"]
+    assert port_item(win, "with_customer", "table").text(2) == "table · 12 rows"
+    assert port_item(win, "ranked", "table").text(2) == "table · 5 rows"
+    grid, model = shown_grid(win, "ranked", "table")
+    assert header(model) == ["country · text", "sales · number", "orders · number", "average_order · number"]
+    qtbot.waitUntil(lambda: cell(model, 0, 0) == "Portugal", timeout=RUN_TIMEOUT)
+    assert cell(model, 0, 1) == "168.8" and cell(model, 4, 0) == "Unknown"
+    assert (tmp_path / "orders-report.xlsx").is_file()
+    shot(win, "orders-example-run")
