@@ -12,39 +12,11 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QAbstractItemView, QInputDialog, QPushButton, QTreeWidget, QWidget
-from ui_helpers import write_flow
+from ui_helpers import RUN_TIMEOUT, action, run_and_wait, settle, tree, write_flow
 
 from studio import api
 from studio.ui import MainWindow
-
-RUN_TIMEOUT = 30_000
-
-
-def action(win: MainWindow, name: str) -> QAction:
-    found = win.findChild(QAction, name)
-    assert found is not None, name
-    return found
-
-
-def run_and_wait(qtbot: Any, win: MainWindow, name: str) -> dict[str, Any]:
-    """Trigger a run action and wait for the job to finish; the state it stopped at."""
-    with qtbot.waitSignal(win.debugger.bridge.finished, timeout=RUN_TIMEOUT) as blocker:
-        action(win, name).trigger()
-    settle(qtbot, win)
-    return blocker.args[0]
-
-
-def settle(qtbot: Any, win: MainWindow) -> None:
-    """Wait until the job has ended and the panels show what the store holds."""
-    qtbot.waitUntil(win.debugger.settled, timeout=RUN_TIMEOUT)
-
-
-def tree(win: MainWindow, name: str) -> QTreeWidget:
-    found = win.findChild(QTreeWidget, name)
-    assert found is not None, name
-    return found
 
 
 def top_texts(view: QTreeWidget) -> list[str]:

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -17,42 +16,19 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QTableView,
-    QTreeWidget,
     QTreeWidgetItem,
 )
-from ui_helpers import write_flow
+from ui_helpers import RUN_TIMEOUT, action, run_and_wait, settle, tree, write_flow
 
 from studio import api
 from studio.ui import MainWindow
 from studio.ui.table_view import CACHED_BLOCKS, CELL_ROLE, MISSING_ROLE, PENDING, TableModel
 
 BIG_ROWS = 200_000
-RUN_TIMEOUT = 30_000
 
 
-def action(win: MainWindow, name: str) -> QAction:
-    found = win.findChild(QAction, name)
-    assert found is not None, name
-    return found
 
 
-def settle(qtbot: Any, win: MainWindow) -> None:
-    """Wait until no job runs and the panels show what the store holds."""
-    qtbot.waitUntil(win.debugger.settled, timeout=RUN_TIMEOUT)
-
-
-def run_and_wait(qtbot: Any, win: MainWindow, name: str) -> dict[str, Any]:
-    """Trigger a run action, wait for the job and the panels; the state it stopped at."""
-    with qtbot.waitSignal(win.debugger.bridge.finished, timeout=RUN_TIMEOUT) as blocker:
-        action(win, name).trigger()
-    settle(qtbot, win)
-    return blocker.args[0]
-
-
-def tree(win: MainWindow, name: str) -> QTreeWidget:
-    found = win.findChild(QTreeWidget, name)
-    assert found is not None, name
-    return found
 
 
 @pytest.fixture

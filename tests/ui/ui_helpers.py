@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QTreeWidget
 
 from studio.ui import MainWindow
 
@@ -41,3 +43,31 @@ def drag(qtbot: Any, win: MainWindow, start: QPoint, end: QPoint, steps: int = 6
         point = start + (end - start) * (i / steps)
         qtbot.mouseMove(viewport, point)
     qtbot.mouseRelease(viewport, Qt.MouseButton.LeftButton, pos=end)
+
+
+RUN_TIMEOUT = 30_000
+
+
+def action(win: MainWindow, name: str) -> QAction:
+    found = win.findChild(QAction, name)
+    assert found is not None, name
+    return found
+
+
+def settle(qtbot: Any, win: MainWindow) -> None:
+    """Wait until no job runs and the panels show what the store holds."""
+    qtbot.waitUntil(win.debugger.settled, timeout=RUN_TIMEOUT)
+
+
+def run_and_wait(qtbot: Any, win: MainWindow, name: str) -> dict[str, Any]:
+    """Trigger a run action, wait for the job and the panels; the state it stopped at."""
+    with qtbot.waitSignal(win.debugger.bridge.finished, timeout=RUN_TIMEOUT) as blocker:
+        action(win, name).trigger()
+    settle(qtbot, win)
+    return blocker.args[0]
+
+
+def tree(win: MainWindow, name: str) -> QTreeWidget:
+    found = win.findChild(QTreeWidget, name)
+    assert found is not None, name
+    return found
