@@ -99,3 +99,25 @@ def test_unreachable_scheduler_is_one_line(tmp_path: Path) -> None:
     flow = write_flow(tmp_path, "tiny", [node("a", "constant", value=1)], [])
     proc = studio("run", str(flow), "--executor", "dask://127.0.0.1:9", db=tmp_path / "r.db")
     assert proc.returncode == 2 and "cannot reach" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_tables_on_dask_worker_processes_match_local(tmp_path: Path) -> None:
+    """A CSV pipeline on worker processes: tables cross as Arrow bytes, kinds and codes intact."""
+    (tmp_path / "sales.csv").write_text(
+        "code,region,day,units\n007,North,2024-01-03,4\n012,South,2024-02-01,NA\n007,North,,2\n",
+        encoding="utf-8")
+    flow = write_flow(tmp_path, "tables", [
+        node("read", "read_file", path="sales.csv"),
+        node("known", "filter_rows", column="units", op="not_missing"),
+        node("double", "add_column", name="twice", expr="units * 2"),
+        node("per_code", "aggregate", group_by="code", aggregations=[{"column": "twice", "func": "sum"}]),
+    ], [edge("read", "known", "data", "table"), edge("known", "double", "table", "table"),
+        edge("double", "per_code", "table", "table")])
+    db = tmp_path / "r.db"
+    local = api.run(flow, db=db)
+    proc = studio("run", str(flow), "--executor", "dask", "--workers", "1", "--json", db=db)
+    assert proc.returncode == 0, proc.stderr
+    remote = json.loads(proc.stdout)
+    assert _comparable(remote) == _comparable(local)
+    assert remote["outputs"]["per_code"]["table"] == [{"code": "007", "sum_twice": 12}]
+    assert remote["tables"]["read.data"]["columns"][2] == {"name": "day", "kind": "date"}
