@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,6 +46,16 @@ class NodeType:
     @property
     def type(self) -> str:
         return self.spec.type
+
+
+def lazy_module(name: str) -> Any:
+    """A module imported when one of its names is first used (keeps start-up light)."""
+
+    class Lazy:
+        def __getattr__(self, attr: str) -> Any:
+            return getattr(importlib.import_module(name), attr)
+
+    return Lazy()
 
 
 def fail(message: str) -> NodeError:

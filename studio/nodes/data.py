@@ -12,14 +12,20 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studio.model.spec import NodeSpec, ParamSpec, PortSpec
+from studio.model.types import is_frame
 from studio.nodes import safe_expr
-from studio.nodes.base import NodeContext, NodeType, fail
-from studio.tables import files, ops
-from studio.tables.frame import as_frame, is_frame, to_rows
-from studio.tables.kinds import DEFAULT_MISSING
+from studio.nodes.base import NodeContext, NodeType, fail, lazy_module
+from studio.tables import names as ops_names
+from studio.tables.names import DEFAULT_MISSING
+
+if TYPE_CHECKING:
+    from studio.tables import files, frame, ops
+else:
+    # Polars is imported on first use (by the first table node that runs), not at start-up.
+    files, frame, ops = (lazy_module(f"studio.tables.{name}") for name in ("files", "frame", "ops"))
 
 FORMATS = ("text", "json", "jsonl", "csv", "tsv", "excel", "parquet")
 _EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".txt": "text", ".json": "json", ".jsonl": "jsonl",
@@ -95,7 +101,7 @@ def _write_file(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, A
     data = inputs["data"]
     fmt = _format(params, path)
     if fmt in TABLE_FORMATS:
-        table = as_frame(data, "input 'data'") if not is_frame(data) else data
+        table = frame.as_frame(data, "input 'data'") if not is_frame(data) else data
         if fmt in ("excel", "parquet"):
             _atomic(path, lambda tmp: (files.write_excel(table, tmp, params.get("sheet")) if fmt == "excel"
                                        else files.write_parquet(table, tmp)))
@@ -106,7 +112,7 @@ def _write_file(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, A
             delimiter = params.get("delimiter") or ("\t" if fmt == "tsv" else ",")
             text = files.csv_text(table, delimiter)
     elif fmt == "json":
-        value = to_rows(data) if is_frame(data) else data
+        value = frame.to_rows(data) if is_frame(data) else data
         try:
             text = json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
         except (TypeError, ValueError) as exc:
@@ -140,7 +146,7 @@ def _atomic(path: Path, write: Any) -> None:
 # -- table nodes --------------------------------------------------------------------------
 
 def _table(inputs: Inputs, port: str = "table") -> Any:
-    return as_frame(inputs.get(port), f"input '{port}'")
+    return frame.as_frame(inputs.get(port), f"input '{port}'")
 
 
 def _filter_rows(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
@@ -320,7 +326,7 @@ DATA_NODES = [
         "filter_rows", "Filter rows", "Keeps the rows whose column matches a value, or a condition.",
         (
             ParamSpec("column", "text", default=""),
-            ParamSpec("op", "text", default="gt", choices=ops.FILTER_OPS),
+            ParamSpec("op", "text", default="gt", choices=ops_names.FILTER_OPS),
             ParamSpec("value", "any", default=0),
             ParamSpec("ignore_case", "bool", default=False, description="text: ignore upper/lower case"),
             ParamSpec("condition", "expression", description="instead of column/op/value: e.g. price * units > 100"),
@@ -340,7 +346,7 @@ DATA_NODES = [
         "aggregate", "Aggregate", "Counts, sums, averages (and more) a column, optionally per group.",
         (
             ParamSpec("column", "text", default=""),
-            ParamSpec("func", "text", default="sum", choices=ops.AGGREGATE_FUNCS),
+            ParamSpec("func", "text", default="sum", choices=ops_names.AGGREGATE_FUNCS),
             ParamSpec("group_by", "any", description=COLUMNS_HELP),
             ParamSpec("aggregations", "list", description="several at once: [{column, func, as}]"),
         ),
@@ -352,7 +358,7 @@ DATA_NODES = [
             ParamSpec("on", "any", description="key column(s) with the same name on both sides"),
             ParamSpec("left_on", "any", description="key column(s) of the left table"),
             ParamSpec("right_on", "any", description="key column(s) of the right table"),
-            ParamSpec("how", "text", default="inner", choices=ops.JOIN_HOWS),
+            ParamSpec("how", "text", default="inner", choices=ops_names.JOIN_HOWS),
         ),
         _join, inputs=(PortSpec("left", "table"), PortSpec("right", "table")), checks=(_check_join,),
     ),
@@ -402,7 +408,7 @@ DATA_NODES = [
         "convert_types", "Convert types", "Changes the kind of a column (number, text, yes/no, date).",
         (
             ParamSpec("column", "text", required=True, default=""),
-            ParamSpec("to", "text", required=True, default="number", choices=ops.CONVERT_KINDS),
+            ParamSpec("to", "text", required=True, default="number", choices=ops_names.CONVERT_KINDS),
             ParamSpec("format", "text", description="how dates are written, e.g. %d/%m/%Y"),
             ParamSpec("on_error", "text", default="fail", choices=("fail", "missing")),
         ),
@@ -414,7 +420,7 @@ DATA_NODES = [
             ParamSpec("index", "any", required=True, default="", description="the column(s) that stay as rows"),
             ParamSpec("columns", "text", required=True, default="", description="its values become columns"),
             ParamSpec("values", "text", description="the column to aggregate"),
-            ParamSpec("func", "text", default="sum", choices=ops.AGGREGATE_FUNCS),
+            ParamSpec("func", "text", default="sum", choices=ops_names.AGGREGATE_FUNCS),
         ),
         _pivot,
     ),

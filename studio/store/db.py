@@ -687,6 +687,12 @@ class Store(CleanupMixin):
         for digest, what in names.items():
             if digest not in info:
                 raise CorruptCheckpoint(f"{what} is missing from the database")
+            if table_rows == 0:
+                # No rows wanted: the stored columns say all there is to show (no bytes read).
+                from studio.tables.frame import empty_frame
+
+                frames[digest] = empty_frame(info[digest]["columns"])
+                continue
             data = self._checked_tables.get(digest)
             if data is None:
                 data = table_store.read_bytes(conn, digest, what)

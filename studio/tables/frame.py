@@ -164,6 +164,13 @@ def cell_text(value: Any) -> str:
     return _json_text(value)
 
 
+def empty_frame(columns: Sequence[dict[str, str]]) -> pl.DataFrame:
+    """A table with these columns (``[{"name", "kind"}]``) and no rows."""
+    dtypes: dict[str, Any] = {"number": pl.Float64, "text": pl.String, "bool": pl.Boolean, "date": pl.Date,
+                              "datetime": pl.Datetime("us")}
+    return pl.DataFrame(schema={c["name"]: dtypes.get(c["kind"], pl.String) for c in columns})
+
+
 def as_frame(value: Any, what: str = "input 'table'") -> pl.DataFrame:
     """A table input as a DataFrame: tables pass through, JSON rows are converted."""
     if isinstance(value, pl.DataFrame):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-#: Texts read as missing unless the workflow gives its own ``missing`` list.
-DEFAULT_MISSING = ("", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "#N/A")
+from studio.tables.names import DEFAULT_MISSING
+
+__all__ = ["DEFAULT_MISSING", "infer", "infer_frame", "parse_kind", "parse_number"]
 
 _NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
 _INTEGER = r"^\s*[+-]?\d+\s*$"

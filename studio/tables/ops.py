@@ -15,14 +15,8 @@ import polars as pl
 from studio.errors import NodeError
 from studio.tables.frame import kind_of
 from studio.tables.kinds import parse_kind, parse_number
+from studio.tables.names import AGGREGATE_FUNCS, CONVERT_KINDS, FILTER_OPS, JOIN_HOWS
 from studio.tables.rowexpr import evaluate
-
-FILTER_OPS = ("eq", "ne", "lt", "le", "gt", "ge", "contains", "starts_with", "ends_with",
-              "matches", "in", "is_missing", "not_missing")
-AGGREGATE_FUNCS = ("count", "rows", "sum", "mean", "median", "std", "min", "max",
-                   "count_distinct", "first", "last")
-JOIN_HOWS = ("inner", "left", "right", "outer")
-CONVERT_KINDS = ("number", "text", "bool", "date", "datetime")
 
 
 def need_columns(df: pl.DataFrame, names: Sequence[Any], what: str = "column") -> None:
