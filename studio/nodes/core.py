@@ -123,7 +123,7 @@ def compare_values(op: str, a: Any, b: Any) -> bool:
 
 
 def _compare(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
-    return {"result": compare_values(params["op"], inputs["a"], inputs["b"])}
+    return {"result": compare_values(params["op"], as_json(inputs["a"]), as_json(inputs["b"]))}
 
 
 def as_json(value: Any) -> Any:
