@@ -447,10 +447,13 @@ def test_add_column_computes_whole_columns(ctx: NodeContext, orders: pl.DataFram
     ('row["units"] * 2', [8, 4, None, 2]),
     ("round(price)", [2, None, 1, 4]),
     ("abs(-units)", [4, 2, None, 1]),
-    ("max(units, 3)", [4, 3, 3, 3]),
+    ("max(units, 3)", [4, 3, None, 3]),  # a missing operand: missing, also for min/max
     ("str(order) + '-' + customer", ["1-007", "2-012", "3-007", "4-030"]),
     ("float(customer)", [7.0, 12.0, 7.0, 30.0]),
-    ("units ** 2", [16.0, 4.0, None, 1.0]),
+    ("units ** 2", [16, 4, None, 1]),
+    ("day - day", [0, 0, 0, None]),  # dates apart: a number of days
+    ("year(today()) > 2000", [True] * 4),
+    ("substring(customer, -2, 2)", ["07", "12", "07", "30"]),
     ("city_name", ["Oslo"] * 4),
 ])
 def test_row_expressions(ctx: NodeContext, orders: pl.DataFrame, expr: str, expected: list[Any]) -> None:
@@ -464,6 +467,8 @@ def test_today_in_a_row_expression(ctx: NodeContext, orders: pl.DataFrame) -> No
 
 
 @pytest.mark.parametrize("expr,word", [
+    ("order * 9223372036854775807", "too large"), ("2 ** 100000", "too large"), ("10 ** 400", "too large"),
+    ("price * 1e308 * 10", "too large"), ("[1, 2]", "one value per row"), ("round(price, -1)", "digits"),
     ("price.real", "attribute"), ("__import__('os')", "not allowed"), ("open('x')", "open"),
     ("nope * 2", "nope"), ("city * 2.5", "failed"), ("sorted(units)", "sorted"),
 ])

@@ -109,6 +109,9 @@ def read_csv(source: bytes | Path, options: CsvOptions, name: str, log: Callable
     else:
         start = source[:65536]
         data, text = _as_utf8(source, options.encoding, name)
+    if b"\n" not in start and b"\r" in start:
+        # Old Mac line endings (a lone CR between lines): read as newlines.
+        text = (text if text is not None else decode(_bytes(data), options.encoding, name)).replace("\r", "\n")
     if text is not None:
         data = text.encode("utf-8")
     head = text[:65536] if text is not None else start.decode("utf-8", errors="ignore")
@@ -120,25 +123,28 @@ def read_csv(source: bytes | Path, options: CsvOptions, name: str, log: Callable
     if not head.strip() and (len(start) < 65536 or not _bytes(data).strip()):
         return pl.DataFrame()
 
-    def problem() -> NodeError:
-        return NodeError(_locate_problem(text if text is not None else decode(_bytes(data), None, name),
-                                         delimiter, name))
+    def by_python() -> pl.DataFrame:
+        return _python_cells(text if text is not None else decode(_bytes(data), None, name), delimiter, name)
 
     try:
-        # Polars refuses an unterminated quote and a row longer than the first; the
-        # contract wants the line named, which Python's csv module finds (on failure only).
         cells = _parse(data, delimiter)
     except pl.exceptions.PolarsError as exc:
-        if text is not None or "utf-8" not in str(exc):
-            raise problem() from None
-        if options.encoding is not None:
-            raise NodeError(f"{name} is not {options.encoding} text") from None
-        text = decode(_bytes(data), None, name)  # not UTF-8 after all: Windows-1252
-        data = text.encode("utf-8")
-        try:
-            cells = _parse(data, delimiter)
-        except pl.exceptions.PolarsError:
-            raise problem() from None
+        # Polars refuses an unterminated quote, a row longer than the first and a quote
+        # inside an unquoted cell; Python's csv module reads the last and names the line
+        # of the others. Bytes that are not UTF-8 are Windows-1252 (unless `encoding`).
+        if text is None and "utf-8" in str(exc):
+            if options.encoding is not None:
+                raise NodeError(f"{name} is not {options.encoding} text") from None
+            text = decode(_bytes(data), None, name)
+            data = text.encode("utf-8")
+            try:
+                cells = _parse(data, delimiter)
+            except pl.exceptions.PolarsError:
+                cells = by_python()
+        else:
+            cells = by_python()
+    cells = _without_blank_lines(cells, lambda: text if text is not None else decode(_bytes(data), None, name),
+                                 delimiter)
     if options.header:
         first = cells.row(0) if cells.height else ()
         names = unique_names([c if c is not None else "" for c in first], log)
@@ -151,6 +157,21 @@ def read_csv(source: bytes | Path, options: CsvOptions, name: str, log: Callable
         cells = cells.with_columns(pl.when(pl.col(n).is_in(missing)).then(None).otherwise(pl.col(n)).alias(n)
                                    for n in names)
     return infer_frame(cells)
+
+
+def _without_blank_lines(cells: pl.DataFrame, text: Callable[[], str], delimiter: str) -> pl.DataFrame:
+    """Blank lines are not rows (as pandas and KNIME read them); a line of empty cells is.
+
+    The parser gives both as rows of empty cells, so only when such rows exist is the
+    text read again with Python's csv module, which tells them apart.
+    """
+    if not cells.height or not cells.select(pl.all_horizontal(pl.all() == "").any()).item():
+        return cells
+    reader = csv.reader(io.StringIO(text(), newline=""), delimiter=delimiter)
+    blank = [i for i, row in enumerate(reader) if not row]
+    if not blank:
+        return cells
+    return cells.with_row_index("__row__").filter(~pl.col("__row__").is_in(blank)).drop("__row__")
 
 
 def _bytes(data: bytes | Path) -> bytes:
@@ -174,39 +195,34 @@ def _as_utf8(raw: bytes, encoding: str | None, name: str) -> tuple[bytes, str | 
     return text.encode("utf-8"), text
 
 
-def _locate_problem(text: str, delimiter: str, name: str) -> str:
-    """Find the line of an unterminated quote or of a row longer than the header."""
+def _python_cells(text: str, delimiter: str, name: str) -> pl.DataFrame:
+    """The file read by Python's csv module, when Polars refused it.
+
+    Python's reader takes a quote inside an unquoted cell as text (``12" pizza``), as
+    pandas does; an unterminated quote, or a row longer than the first, fails naming
+    its line. Slower than Polars, so used only for files Polars refuses.
+    """
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: list[list[str]] = []
     width = None
     start_line = 1
     try:
         for row in reader:
-            if width is None:
-                width = len(row)
-            elif len(row) > width:
-                return f"{name} line {start_line} has {len(row)} cells, more than the {width} of the first row"
+            if row:
+                if width is None:
+                    width = len(row)
+                elif len(row) > width:
+                    raise NodeError(f"{name} line {start_line} has {len(row)} cells, more than the {width} of the first row")
+                rows.append(row)
             start_line = reader.line_num + 1
     except csv.Error as exc:
-        if "unexpected end of data" in str(exc) or "EOF" in str(exc):
-            return f"{name} line {start_line} has a quote that is never closed"
-        return f"{name} line {reader.line_num}: {exc}"
-    return f"{name} has a quote that is never closed (from line {_open_quote_line(text, delimiter)})"
-
-
-def _open_quote_line(text: str, delimiter: str) -> int:
-    """The line where a quoted cell starts that no later quote closes."""
-    in_quote, line, opened, at_start = False, 1, 1, True
-    for ch in text:
-        if ch == '"':
-            if in_quote:
-                in_quote = False
-            elif at_start:
-                in_quote, opened = True, line
-        if ch == "\n":
-            line += 1
-        if not in_quote:
-            at_start = ch in (delimiter, "\n", "\r")
-    return opened
+        if "unexpected end of data" in str(exc):
+            raise NodeError(f"{name} line {start_line} has a quote that is never closed") from None
+        raise NodeError(f"{name} line {reader.line_num}: {exc}") from None
+    width = width or 0
+    columns = [pl.Series(f"column_{i + 1}", [r[i] if i < len(r) else None for r in rows], dtype=pl.String)
+               for i in range(width)]
+    return pl.DataFrame(columns)
 
 
 def unique_names(names: Sequence[str], log: Callable[[str], None]) -> list[str]:
@@ -214,7 +230,7 @@ def unique_names(names: Sequence[str], log: Callable[[str], None]) -> list[str]:
     result: list[str] = []
     seen: set[str] = set()
     for position, original in enumerate(names, start=1):
-        name = original.strip() if original.strip() else ""
+        name = original if original.strip() else ""
         if not name:
             name = f"column_{position}"
             log(f"column {position} has no name in the header: called it '{name}'")
@@ -320,7 +336,10 @@ def read_parquet(raw: bytes, name: str) -> pl.DataFrame:
 
 def csv_text(df: pl.DataFrame, delimiter: str = ",") -> str:
     """CSV with a header (also when empty); integers as read, floats with a decimal point kept."""
-    return _text_columns(df).write_csv(separator=delimiter, null_value="", line_terminator="\n")
+    # With one column, an empty line would read back as a blank line (no row at all):
+    # a missing cell is written as "" there, which reads back as missing.
+    null = '""' if df.width == 1 else ""
+    return _text_columns(df).write_csv(separator=delimiter, null_value=null, line_terminator="\n")
 
 
 def _text_columns(df: pl.DataFrame) -> pl.DataFrame:

@@ -47,28 +47,30 @@ def normalize(df: pl.DataFrame) -> pl.DataFrame:
     """Bring every column to one of the five kinds (categoricals become text, and so on)."""
     fixes = []
     for name, dtype in df.schema.items():
+        col = pl.col(name)
         if dtype.is_integer():
-            if dtype != pl.Int64:
-                fixes.append(pl.col(name).cast(pl.Int64, strict=False))
+            if dtype == pl.UInt64 and (df[name].max() or 0) > 2**63 - 1:  # type: ignore[operator]
+                fixes.append(col.cast(pl.String))  # too big for a whole number: its exact digits
+            elif dtype != pl.Int64:
+                fixes.append(col.cast(pl.Int64))
         elif dtype.is_float() or dtype.is_decimal():
             if dtype != pl.Float64:
-                fixes.append(pl.col(name).cast(pl.Float64))
+                fixes.append(col.cast(pl.Float64))
         elif dtype in (pl.Boolean, pl.Date, pl.String) or isinstance(dtype, pl.Datetime):
             continue
+        elif isinstance(dtype, pl.Duration):
+            # A difference of dates or times: a number of days (whole for dates).
+            days = df[name].dt.total_seconds(fractional=True) / 86400
+            whole = days.drop_nulls().len() == 0 or bool((days.drop_nulls() == days.drop_nulls().round(0)).all())
+            fixes.append((col.dt.total_days() if whole else col.dt.total_seconds(fractional=True) / 86400).alias(name))
         elif dtype == pl.Null:
-            fixes.append(pl.col(name).cast(pl.String))
+            fixes.append(col.cast(pl.String))
+        elif dtype.is_nested() or isinstance(dtype, pl.Object):
+            texts = [None if v is None else _json_text(v) for v in df[name].to_list()]
+            fixes.append(pl.lit(pl.Series(name, texts, dtype=pl.String)).alias(name))
         else:
-            fixes.append(pl.col(name).cast(pl.String, strict=False))
-    if not fixes:
-        return df
-    try:
-        return df.with_columns(fixes)
-    except pl.exceptions.PolarsError:
-        # Nested values (lists, structs) are shown as their JSON text.
-        return df.with_columns(
-            pl.col(n).map_elements(_json_text, return_dtype=pl.String)
-            for n, d in df.schema.items() if d.is_nested()
-        ).pipe(normalize)
+            fixes.append(col.cast(pl.String))
+    return df.with_columns(fixes) if fixes else df
 
 
 def _json_text(value: Any) -> str:

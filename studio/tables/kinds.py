@@ -72,8 +72,14 @@ def infer_frame(cells: pl.DataFrame) -> pl.DataFrame:
     if numbers:
         # Integers first, then floats for the columns that are not all whole numbers.
         as_int = cells.select(pl.col(n).cast(pl.Int64, strict=False) for n in numbers)
-        floats = [n for n in numbers if as_int[n].null_count() != cells[n].null_count()]
-        parsed = {n: as_int[n] for n in numbers if n not in floats}
+        not_int = [n for n in numbers if as_int[n].null_count() != cells[n].null_count()]
+        parsed = {n: as_int[n] for n in numbers if n not in not_int}
+        # Whole numbers too big for 64 bits stay text (their exact digits), never rounded floats.
+        pointed = cells.select(pl.col(n).str.contains("[.eE]").any() for n in not_int).row(0) if not_int else ()
+        floats = [n for n, has_point in zip(not_int, pointed, strict=True) if has_point]
+        for n in not_int:
+            if n not in floats:
+                checks[n] = False  # handled below as text unless the careful path finds numbers
         if floats:
             as_float = cells.select(pl.col(n).cast(pl.Float64, strict=False) for n in floats)
             for n in floats:
@@ -119,6 +125,7 @@ def parse_number(series: pl.Series, *, integer: bool) -> pl.Series | None:
         as_int = stripped.cast(pl.Int64, strict=False)
         if as_int.null_count() == series.null_count():
             return as_int
+        return None  # whole numbers beyond 64 bits: kept as text
     as_float = stripped.cast(pl.Float64, strict=False)
     if as_float.null_count() != series.null_count() or not as_float.drop_nulls().is_finite().all():
         return None

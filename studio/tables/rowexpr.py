@@ -31,22 +31,40 @@ class _Value:
 
 def compile_expr(text: str, schema: Mapping[str, Any], names: Mapping[str, Any]) -> pl.Expr:
     """The Polars expression for ``text``; columns by name, then run inputs as constants."""
+    return _compile(text, schema, names)[0]
+
+
+def _compile(text: str, schema: Mapping[str, Any], names: Mapping[str, Any]) -> tuple[pl.Expr, list[pl.Expr]]:
     from studio.nodes import safe_expr  # (studio.nodes imports the table nodes, which import this)
 
     problems = safe_expr.check(text)
     if problems:
         raise NodeError(problems[0])
     tree = ast.parse(text.strip(), mode="eval")
-    return _Compiler(schema, names).value(tree.body).expr
+    compiler = _Compiler(schema, names)
+    result = compiler.value(tree.body)
+    if result.literal and isinstance(result.value, (list, dict)):
+        raise NodeError("a row expression must give one value per row, not a list or an object")
+    return result.expr, compiler.overflow
+
+
+#: Whole-number results must stay within 64 bits (beyond, they would wrap around).
+_INT_LIMIT = 9.2e18
 
 
 def evaluate(df: pl.DataFrame, text: str, names: Mapping[str, Any]) -> pl.Series:
     """The expression over every row of ``df`` (a one-line failure when it cannot be)."""
-    expr = compile_expr(text, df.schema, names)
+    expr, overflow = _compile(text, df.schema, names)
     try:
-        out = df.select(expr.alias("__result__")).to_series()
-    except pl.exceptions.PolarsError as exc:
+        found = df.select(expr.alias("__result__"), *(o.any().alias(f"__over{i}__") for i, o in enumerate(overflow)))
+    except (pl.exceptions.PolarsError, OverflowError, ValueError, TypeError) as exc:
         raise NodeError(f"expression failed: {_polars_message(exc)}") from None
+    if any(found[f"__over{i}__"][0] for i in range(len(overflow))):
+        raise NodeError("expression failed: a whole number would be too large (over 9.2e18); "
+                        "use float(...) to compute with decimals")
+    out = found["__result__"]
+    if out.dtype.is_float() and bool(out.is_infinite().any()):
+        raise NodeError("expression failed: a result is too large (beyond about 1.8e308)")
     if out.len() != df.height:  # a constant expression: one value for every row
         out = pl.select(pl.repeat(out[0] if out.len() else None, df.height, dtype=out.dtype)).to_series()
     return out
@@ -63,6 +81,16 @@ def _polars_message(exc: Exception) -> str:
 def _literal(value: Any) -> _Value:
     if isinstance(value, (list, tuple)):
         return _Value(pl.lit(None), literal=True, value=list(value))
+    if isinstance(value, dict):
+        return _Value(pl.lit(None), literal=True, value=value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not -(2**63) <= value < 2**63:
+            raise NodeError("expression failed: a whole number would be too large (over 9.2e18)")
+        return _Value(pl.lit(value, dtype=pl.Int64), literal=True, value=value, dtype=pl.Int64)
+    if isinstance(value, float):
+        return _Value(pl.lit(value), literal=True, value=value, dtype=pl.Float64)
+    if isinstance(value, str):
+        return _Value(pl.lit(value), literal=True, value=value, dtype=pl.String)
     return _Value(pl.lit(value), literal=True, value=value)
 
 
@@ -70,6 +98,8 @@ class _Compiler:
     def __init__(self, schema: Mapping[str, Any], names: Mapping[str, Any]) -> None:
         self.schema = schema
         self.names = names
+        #: Conditions that mean a whole-number result went beyond 64 bits (checked after).
+        self.overflow: list[pl.Expr] = []
 
     def column(self, name: str) -> _Value:
         if name not in self.schema:
@@ -125,10 +155,12 @@ class _Compiler:
     def _UnaryOp(self, node: ast.UnaryOp) -> _Value:  # noqa: N802
         operand = self.value(node.operand)
         if isinstance(node.op, ast.Not):
-            return _Value(~operand.expr)
+            return _Value(~operand.expr, dtype=pl.Boolean)
+        if operand.literal and isinstance(operand.value, (int, float)) and not isinstance(operand.value, bool):
+            return _literal(-operand.value if isinstance(node.op, ast.USub) else operand.value)
         if isinstance(node.op, ast.USub):
-            return _Value(-operand.expr)
-        return _Value(operand.expr)
+            return _Value(-operand.expr, dtype=operand.dtype)
+        return _Value(operand.expr, dtype=operand.dtype)
 
     def _BoolOp(self, node: ast.BoolOp) -> _Value:  # noqa: N802
         parts = [self.value(v).expr for v in node.values]
@@ -141,12 +173,17 @@ class _Compiler:
         left, right = self.value(node.left), self.value(node.right)
         a, b = left.expr, right.expr
         op = node.op
-        if isinstance(op, ast.Add):
-            return _Value(a + b)
-        if isinstance(op, ast.Sub):
-            return _Value(a - b)
-        if isinstance(op, ast.Mult):
-            return _Value(a * b)
+        both_int = _is_int(left.dtype) and _is_int(right.dtype)
+        if isinstance(op, (ast.Add, ast.Sub, ast.Mult)):
+            combine = {ast.Add: lambda x, y: x + y, ast.Sub: lambda x, y: x - y,
+                       ast.Mult: lambda x, y: x * y}[type(op)]
+            if both_int:
+                self.overflow.append(combine(a.cast(pl.Float64), b.cast(pl.Float64)).abs() >= _INT_LIMIT)
+                return _Value(combine(a, b), dtype=pl.Int64)
+            dtype = pl.Float64 if (_is_number(left.dtype) and _is_number(right.dtype)) else None
+            if isinstance(op, ast.Add) and left.dtype == pl.String and right.dtype == pl.String:
+                dtype = pl.String
+            return _Value(combine(a, b), dtype=dtype)
         if isinstance(op, (ast.Div, ast.FloorDiv, ast.Mod)):
             # Dividing by zero gives a missing cell, not infinity.
             if isinstance(op, ast.Div):
@@ -157,7 +194,10 @@ class _Compiler:
                 result = a % b
             return _Value(pl.when(b == 0).then(None).otherwise(result))
         if isinstance(op, ast.Pow):
-            return _Value(a.cast(pl.Float64).pow(b))
+            if both_int and right.literal and right.value >= 0:
+                self.overflow.append(a.cast(pl.Float64).pow(b).abs() >= _INT_LIMIT)
+                return _Value(a.pow(b), dtype=pl.Int64)
+            return _Value(a.cast(pl.Float64).pow(b), dtype=pl.Float64)
         raise NodeError(f"row expressions do not support {type(op).__name__}")
 
     def _Compare(self, node: ast.Compare) -> _Value:  # noqa: N802
@@ -220,7 +260,7 @@ class _Compiler:
         if make is None:
             raise NodeError(f"'{name}' cannot be used in a row expression")
         try:
-            return _Value(make(*args))
+            return _Value(make(*args), dtype=_RESULT_KINDS.get(name))
         except TypeError:
             raise NodeError(f"{name}() got the wrong number of values") from None
 
@@ -259,16 +299,35 @@ def _int_arg(v: _Value, what: str) -> int:
 def _date_part(part: str) -> Callable[[_Value], pl.Expr]:
     def make(v: _Value) -> pl.Expr:
         expr = v.expr
-        if v.dtype is None or v.dtype == pl.String:
+        if v.dtype == pl.String:
             expr = expr.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
         return getattr(expr.dt, part)().cast(pl.Int64)
+    return make
+
+
+def _is_int(dtype: Any) -> bool:
+    return dtype is not None and dtype.is_integer()
+
+
+def _is_number(dtype: Any) -> bool:
+    return dtype is not None and dtype.is_numeric()
+
+
+def _horizontal(pick: Callable[[list[pl.Expr]], pl.Expr]) -> Callable[..., pl.Expr]:
+    """min/max over several values: missing when any value is missing (as other operations)."""
+    def make(*values: _Value) -> pl.Expr:
+        exprs = [v.expr for v in values]
+        return pl.when(pl.any_horizontal([e.is_null() for e in exprs])).then(None).otherwise(pick(exprs))
     return make
 
 
 def _round(v: _Value, digits: _Value | None = None) -> pl.Expr:
     if digits is None:
         return v.expr.round(0).cast(pl.Int64)
-    return v.expr.round(_int_arg(digits, "round()'s digits"))
+    places = _int_arg(digits, "round()'s digits")
+    if not 0 <= places <= 15:
+        raise NodeError("round() digits must be between 0 and 15 in a row expression")
+    return v.expr.round(places)
 
 
 def _substring(v: _Value, start: _Value, length: _Value | None = None) -> pl.Expr:
@@ -290,8 +349,8 @@ def _no_rows(name: str) -> Callable[..., pl.Expr]:
 
 _FUNCTIONS: dict[str, Callable[..., pl.Expr]] = {
     "abs": lambda v: v.expr.abs(),
-    "min": lambda *vs: pl.min_horizontal([v.expr for v in vs]),
-    "max": lambda *vs: pl.max_horizontal([v.expr for v in vs]),
+    "min": _horizontal(pl.min_horizontal),
+    "max": _horizontal(pl.max_horizontal),
     "round": _round,
     "len": lambda v: _text(v).str.len_chars().cast(pl.Int64),
     "length": lambda v: _text(v).str.len_chars().cast(pl.Int64),
@@ -315,4 +374,12 @@ _FUNCTIONS: dict[str, Callable[..., pl.Expr]] = {
     "month": _date_part("month"),
     "day": _date_part("day"),
     "today": lambda: pl.lit(date.today()),
+}
+
+#: What some functions give, so that operations on their results know the kind.
+_RESULT_KINDS: dict[str, Any] = {
+    "today": pl.Date, "year": pl.Int64, "month": pl.Int64, "day": pl.Int64, "len": pl.Int64,
+    "length": pl.Int64, "upper": pl.String, "lower": pl.String, "trim": pl.String, "replace": pl.String,
+    "substring": pl.String, "str": pl.String, "int": pl.Int64, "float": pl.Float64,
+    "contains": pl.Boolean, "starts_with": pl.Boolean, "ends_with": pl.Boolean, "is_missing": pl.Boolean,
 }
