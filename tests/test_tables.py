@@ -603,3 +603,89 @@ def test_random_tables_survive_a_csv_round_trip(tmp_path: Path, table: tuple[lis
     for name, kind in zip(names, kinds_, strict=True):
         want = {"int": "number", "float": "number", "text": "text", "bool": "bool", "date": "date"}[kind]
         assert kinds(back)[name] == want
+
+
+# -- found by review: real files that used to read wrongly -----------------------------------
+
+
+def test_blank_lines_are_not_rows_but_empty_cells_are(ctx: NodeContext) -> None:
+    assert rows(read(ctx, "b.csv", "a,b\n1,2\n\n3,4\n\n")) == [{"a": 1, "b": 2}, {"a": 3, "b": 4}]
+    assert rows(read(ctx, "c.csv", "a,b\n,\n1,2\n")) == [{"a": None, "b": None}, {"a": 1, "b": 2}]
+    one = pl.DataFrame({"x": [1, None, 3]})
+    node("write_file", {"data": one}, ctx, path="one.csv")  # a missing cell is "" here, not a blank line
+    assert rows(node("read_file", {}, ctx, path="one.csv")) == [{"x": 1}, {"x": None}, {"x": 3}]
+
+
+def test_quotes_inside_unquoted_cells_are_text(ctx: NodeContext) -> None:
+    t = read(ctx, "inch.csv", 'name,size\npizza,12" large\nsub,6"\n')
+    assert rows(t) == [{"name": "pizza", "size": '12" large'}, {"name": "sub", "size": '6"'}]
+
+
+def test_whole_numbers_beyond_64_bits_keep_their_digits(ctx: NodeContext) -> None:
+    t = read(ctx, "big.csv", "a,b\n123456789012345678901234567890,1\n5,2\n")
+    assert kinds(t) == {"a": "text", "b": "number"}
+    assert [r["a"] for r in rows(t)] == ["123456789012345678901234567890", "5"]
+
+
+def test_old_mac_line_endings_and_header_names_as_written(ctx: NodeContext) -> None:
+    assert rows(read(ctx, "mac.csv", b"a,b\r1,2\r3,4\r")) == [{"a": 1, "b": 2}, {"a": 3, "b": 4}]
+    assert read(ctx, "sp.csv", " a ,b\n1,2\n").columns == [" a ", "b"]
+
+
+def test_convert_numbers_to_dates_with_a_format(ctx: NodeContext) -> None:
+    t = read(ctx, "co2.csv", "date,co2\n19580329,316.1\n19580405,317.3\n")
+    d = node("convert_types", {"table": t}, ctx, column="date", to="date", format="%Y%m%d")
+    assert [r["date"] for r in rows(d)] == ["1958-03-29", "1958-04-05"]
+
+
+def test_aggregates_and_expressions_over_a_column_with_no_values(ctx: NodeContext) -> None:
+    t = read(ctx, "e.csv", "g,v\na,\nb,\n")
+    assert kinds(t)["v"] == "text"  # no values: text, by the reading rules
+    out = rows(node("aggregate", {"table": t}, ctx, group_by="g", aggregations=[
+        {"column": "v", "func": "sum"}, {"column": "v", "func": "mean"}, {"column": "v", "func": "count"}]))
+    assert out == [{"g": "a", "sum_v": None, "mean_v": None, "count_v": 0},
+                   {"g": "b", "sum_v": None, "mean_v": None, "count_v": 0}]
+    assert [r["x"] for r in rows(node("add_column", {"table": t}, ctx, name="x", expr="v * 2"))] == [None, None]
+    empty = read(ctx, "zero.csv", "")
+    assert "no column 'v'" in fails("aggregate", {"table": empty}, ctx, column="v", func="sum")
+
+
+def test_right_join_puts_left_columns_first(ctx: NodeContext) -> None:
+    left = read(ctx, "l.csv", "id,x\n1,p\n2,q\n")
+    right = read(ctx, "r.csv", "id,y\n2,r\n3,s\n")
+    out = node("join", {"left": left, "right": right}, ctx, on="id", how="right")
+    assert out.columns == ["id", "x", "y"]
+    assert rows(out) == [{"id": 2, "x": "q", "y": "r"}, {"id": 3, "x": None, "y": "s"}]
+
+
+def test_unpivot_name_clash_is_one_clear_line(ctx: NodeContext) -> None:
+    t = read(ctx, "u.csv", "firm,value,capital\nA,1,2\n")
+    assert "another name" in fails("unpivot", {"table": t}, ctx, columns=["capital"])
+
+
+def test_written_files_get_the_usual_permissions(ctx: NodeContext, orders: pl.DataFrame) -> None:
+    import os
+    import stat
+
+    mask = os.umask(0)
+    os.umask(mask)
+    path = Path(node("write_file", {"data": orders}, ctx, path="p.csv"))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+    path.chmod(0o640)
+    node("write_file", {"data": orders}, ctx, path="p.csv")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640  # an existing file keeps its permissions
+
+
+@pytest.mark.parametrize("type_name,params,word", [
+    ("aggregate", {"aggregations": [{"column": "x", "func": "avg"}]}, "avg"),
+    ("aggregate", {"column": "x", "func": "sum", "group_by": 5}, "group_by"),
+    ("sort_rows", {"by": [{"descending": True}]}, "by"),
+    ("limit", {"count": 2.5}, "count"),
+    ("add_column", {"name": " ", "expr": "1"}, "name"),
+    ("filter_rows", {"condition": "x > 1", "column": "x", "op": "gt", "value": 1}, "not both"),
+])
+def test_table_params_checked_by_validate(type_name: str, params: dict[str, Any], word: str) -> None:
+    wf = {"format": "studio.workflow", "version": 1, "nodes": [
+        {"id": "n", "type": type_name, "params": {**params, "table": []}}], "edges": []}
+    problems = validate_data(wf, studio.nodes.specs())
+    assert len(problems) == 1 and word in problems[0], problems

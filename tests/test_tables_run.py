@@ -73,3 +73,22 @@ def test_state_rows_and_tables_from_the_cli(tmp_path: Path) -> None:
     assert len(state["outputs"]["with_customer"]["table"]) == 1
     assert state["tables"]["with_customer.table"]["rows"] == 12
     assert state["tables"]["per_country.table"]["columns"][0] == {"name": "country", "kind": "text"}
+
+
+def test_cleanup_gives_the_table_bytes_back_to_the_file_system(tmp_path: Path) -> None:
+    import random
+
+    rnd = random.Random(3)
+    lines = ["id,code,amount"] + [f"{i},{rnd.randrange(10**6):06d},{rnd.random():.6f}" for i in range(30_000)]
+    (tmp_path / "big.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    flow = _reader(tmp_path, "big.csv")
+    db = tmp_path / "s.db"
+    api.run(flow, db=db, rows=0)
+
+    def on_disk() -> int:  # the database and its write-ahead log
+        return sum(p.stat().st_size for p in tmp_path.glob("s.db*"))
+
+    before = on_disk()
+    result = api.cleanup(db=db, keep=0, completed=True)
+    assert result["deleted"] == 2 and result["tables_deleted"] == 1
+    assert on_disk() < before / 2

@@ -125,6 +125,16 @@ def _write_file(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, A
     return {"path": str(path.resolve())}
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: Permissions of a new file as the user's umask wants them (mkstemp would make it 0600).
+_NEW_FILE_MODE = 0o666 & ~_umask()
+
+
 def _atomic(path: Path, write: Any) -> None:
     """Write through a temporary file in the same folder, then rename over the target."""
     tmp: Path | None = None
@@ -134,6 +144,11 @@ def _atomic(path: Path, write: Any) -> None:
         os.close(fd)
         tmp = Path(name)
         write(tmp)
+        try:
+            mode = path.stat().st_mode & 0o7777  # an existing file keeps its permissions
+        except FileNotFoundError:
+            mode = _NEW_FILE_MODE
+        os.chmod(tmp, mode)
         tmp.replace(path)
     except (OSError, ValueError) as exc:
         if tmp is not None:
@@ -242,6 +257,8 @@ def _check_filter(params: Params) -> list[str]:
     if condition not in (None, ""):
         if not isinstance(condition, str):
             return ["param 'condition' must be a row expression (text)"]
+        if params.get("column"):
+            return ["give either 'condition' or 'column'/'op'/'value', not both"]
         return safe_expr.check(condition)
     missing = [p for p in ("column", "op") if p not in params]
     if missing:
@@ -252,13 +269,53 @@ def _check_filter(params: Params) -> list[str]:
 
 
 def _check_sort(params: Params) -> list[str]:
-    if not params.get("by") and "column" not in params:
+    by = params.get("by")
+    if by:
+        if not isinstance(by, list) or not all(isinstance(b, dict) and isinstance(b.get("column"), str) for b in by):
+            return ["param 'by' must be a list of {column, descending} (each with a column)"]
+        return []
+    if "column" not in params:
         return ["missing required param 'column' (or give 'by' for several columns)"]
     return []
 
 
+def _check_limit(params: Params) -> list[str]:
+    for name in ("count", "offset"):
+        value = params.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != int(value):
+            return [f"param '{name}' must be a whole number of rows, 0 or more"]
+    return []
+
+
+def _check_add_column(params: Params) -> list[str]:
+    name = params.get("name")
+    if isinstance(name, str) and not name.strip():
+        return ["param 'name' is empty (name the new column)"]
+    return safe_expr.check(params.get("expr"))
+
+
+def _is_columns(value: Any) -> bool:
+    return isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+
+
 def _check_aggregate(params: Params) -> list[str]:
-    if params.get("aggregations"):
+    group_by = params.get("group_by")
+    if group_by not in (None, "") and not _is_columns(group_by):
+        return ["param 'group_by' must be a column name or a list of column names"]
+    items = params.get("aggregations")
+    if items:
+        if not isinstance(items, list):
+            return ["param 'aggregations' must be a list of {column, func, as}"]
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                return [f"aggregations[{i}] must be an object with column, func and optionally as"]
+            if item.get("func") not in ops_names.AGGREGATE_FUNCS:
+                return [f"aggregations[{i}]: func {item.get('func')!r} is not one of "
+                        f"{' '.join(ops_names.AGGREGATE_FUNCS)}"]
+            if item.get("func") != "rows" and not isinstance(item.get("column"), str):
+                return [f"aggregations[{i}]: '{item['func']}' needs a column"]
         return []
     if "func" not in params:
         return ["missing required param 'func' (or give 'aggregations')"]
@@ -273,10 +330,6 @@ def _check_join(params: Params) -> list[str]:
     if params.get("left_on") and params.get("right_on"):
         return []
     return ["give 'on' (a column both sides have) or both 'left_on' and 'right_on'"]
-
-
-def _check_expr(param: str) -> Any:
-    return lambda params: safe_expr.check(params.get(param))
 
 
 TABLE_IN = (PortSpec("table", "table"),)
@@ -381,7 +434,7 @@ DATA_NODES = [
             ParamSpec("name", "text", required=True, default="new_column"),
             ParamSpec("expr", "expression", required=True, default=""),
         ),
-        _add_column, checks=(_check_expr("expr"),),
+        _add_column, checks=(_check_add_column,),
     ),
     _table_node(
         "distinct", "Distinct rows", "Keeps the first row of each set of equal rows.",
@@ -391,7 +444,7 @@ DATA_NODES = [
     _table_node(
         "limit", "Limit rows", "Keeps a number of rows, optionally after skipping some.",
         (ParamSpec("count", "number", required=True, default=10), ParamSpec("offset", "number", default=0)),
-        _limit,
+        _limit, checks=(_check_limit,),
     ),
     _table_node(
         "fill_missing", "Fill missing", "Puts a value into missing cells.",

@@ -742,13 +742,16 @@ class Store(CleanupMixin):
         """Give freed pages back to the file system."""
         if self.path is None:
             return
-        self._pragma("PRAGMA incremental_vacuum")
+        self._pragma("PRAGMA incremental_vacuum", script=True)  # (execute() frees one page per step)
         self._pragma("PRAGMA wal_checkpoint(TRUNCATE)")
 
-    def _pragma(self, sql: str) -> None:
+    def _pragma(self, sql: str, *, script: bool = False) -> None:
         """Run a statement outside any transaction (VACUUM-like pragmas need that)."""
         raw = self.engine.raw_connection()
         try:
+            if script:
+                raw.driver_connection.executescript(sql)  # type: ignore[union-attr]
+                return
             cur = raw.cursor()
             cur.execute(sql)
             cur.fetchall()

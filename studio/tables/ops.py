@@ -20,8 +20,6 @@ from studio.tables.rowexpr import evaluate
 
 
 def need_columns(df: pl.DataFrame, names: Sequence[Any], what: str = "column") -> None:
-    if df.width == 0 and df.height == 0:
-        return  # an empty table given as [] has no columns to name
     for name in names:
         if name not in df.columns:
             cols = ", ".join(df.columns) or "none"
@@ -203,7 +201,10 @@ def agg_expr(df: pl.DataFrame, column: str | None, func: str, name: str) -> pl.E
             return (ordered.first() if func == "min" else ordered.last()).alias(name)
         return (col.min() if func == "min" else col.max()).alias(name)
     if kind != "number":
-        raise NodeError(f"column '{column}' holds {kind}, so '{func}' cannot use it (it needs numbers)")
+        if df[column].null_count() == df.height:
+            col = col.cast(pl.Float64)  # no values at all (so read as text): an aggregate over none
+        else:
+            raise NodeError(f"column '{column}' holds {kind}, so '{func}' cannot use it (it needs numbers)")
     if func == "sum":
         return pl.when(col.count() > 0).then(col.sum()).otherwise(None).alias(name)
     if func == "mean":
@@ -269,12 +270,16 @@ def join(left: pl.DataFrame, right: pl.DataFrame, left_on: list[str], right_on: 
     li, ri = "__studio_left_row__", "__studio_right_row__"
     a = left.with_row_index(li)
     b = right.with_row_index(ri)
-    polars_how = {"outer": "full"}.get(how, how)
+    # A right join is the outer join without the left-only rows: the same column order
+    # (left columns first) as the other three.
+    polars_how = {"outer": "full", "right": "full"}.get(how, how)
     try:
         joined = a.join(b, left_on=left_on, right_on=right_on, how=polars_how,  # type: ignore[arg-type]
                         suffix="_right", coalesce=same, nulls_equal=False)
     except pl.exceptions.PolarsError as exc:
         raise NodeError(f"cannot join: {_error(exc)}") from None
+    if how == "right":
+        joined = joined.filter(pl.col(ri).is_not_null())
     joined = joined.sort([li, ri], nulls_last=True, maintain_order=True)
     return joined.drop([c for c in (li, ri) if c in joined.columns])
 
@@ -416,7 +421,11 @@ def _convert(series: pl.Series, to: str, fmt: str | None) -> pl.Series:
         if kind == "date":
             return series.dt.to_string(fmt or "%Y-%m-%d")
         if kind == "datetime":
-            return series.dt.to_string(fmt or "%Y-%m-%dT%H:%M:%S")
+            if fmt:
+                return series.dt.to_string(fmt)
+            from studio.tables.frame import datetime_text
+
+            return pl.select(datetime_text(pl.lit(series), series.dtype, series)).to_series().alias(series.name)
         if series.dtype.is_float():
             from studio.tables.frame import cell_text
 
@@ -424,6 +433,8 @@ def _convert(series: pl.Series, to: str, fmt: str | None) -> pl.Series:
                              dtype=pl.String)
         return series.cast(pl.String)
     text = series if kind == "text" else None
+    if kind == "number" and to in ("date", "datetime"):
+        text = _convert(series, "text", None)  # 19580329 read with a format such as %Y%m%d
     if to == "number":
         if kind == "number":
             return series
@@ -509,8 +520,11 @@ def unpivot(df: pl.DataFrame, columns: list[str], name: str, value: str) -> pl.D
     if not columns:
         raise NodeError("param 'columns' must list the columns to turn into rows")
     index = [c for c in df.columns if c not in columns]
+    if name == value:
+        raise NodeError(f"params 'name' and 'value' are both '{name}': give them different names")
     if name in index or value in index:
-        raise NodeError(f"the result would have two columns called '{name if name in index else value}'")
+        raise NodeError(f"the result would have two columns called '{name if name in index else value}' "
+                        "(give 'name' or 'value' another name)")
     kinds = {kind_of(df.schema[c]) for c in columns}
     work = df
     if len(kinds) > 1:

@@ -34,14 +34,15 @@ def compile_expr(text: str, schema: Mapping[str, Any], names: Mapping[str, Any])
     return _compile(text, schema, names)[0]
 
 
-def _compile(text: str, schema: Mapping[str, Any], names: Mapping[str, Any]) -> tuple[pl.Expr, list[pl.Expr]]:
+def _compile(text: str, schema: Mapping[str, Any], names: Mapping[str, Any],
+             empty: frozenset[str] = frozenset()) -> tuple[pl.Expr, list[pl.Expr]]:
     from studio.nodes import safe_expr  # (studio.nodes imports the table nodes, which import this)
 
     problems = safe_expr.check(text)
     if problems:
         raise NodeError(problems[0])
     tree = ast.parse(text.strip(), mode="eval")
-    compiler = _Compiler(schema, names)
+    compiler = _Compiler(schema, names, empty)
     result = compiler.value(tree.body)
     if result.literal and isinstance(result.value, (list, dict)):
         raise NodeError("a row expression must give one value per row, not a list or an object")
@@ -54,7 +55,10 @@ _INT_LIMIT = 9.2e18
 
 def evaluate(df: pl.DataFrame, text: str, names: Mapping[str, Any]) -> pl.Series:
     """The expression over every row of ``df`` (a one-line failure when it cannot be)."""
-    expr, overflow = _compile(text, df.schema, names)
+    # A column with no values at all is text by the reading rules, but computing with it
+    # should give missing cells, not a kind error: its cells are plain missing values here.
+    empty = frozenset(c for c in df.columns if df.height and df[c].null_count() == df.height)
+    expr, overflow = _compile(text, df.schema, names, empty)
     try:
         found = df.select(expr.alias("__result__"), *(o.any().alias(f"__over{i}__") for i, o in enumerate(overflow)))
     except (pl.exceptions.PolarsError, OverflowError, ValueError, TypeError) as exc:
@@ -95,9 +99,11 @@ def _literal(value: Any) -> _Value:
 
 
 class _Compiler:
-    def __init__(self, schema: Mapping[str, Any], names: Mapping[str, Any]) -> None:
+    def __init__(self, schema: Mapping[str, Any], names: Mapping[str, Any],
+                 empty: frozenset[str] = frozenset()) -> None:
         self.schema = schema
         self.names = names
+        self.empty = empty
         #: Conditions that mean a whole-number result went beyond 64 bits (checked after).
         self.overflow: list[pl.Expr] = []
 
@@ -105,6 +111,8 @@ class _Compiler:
         if name not in self.schema:
             cols = ", ".join(self.schema) or "none"
             raise NodeError(f"no column '{name}' (columns: {cols})")
+        if name in self.empty:
+            return _Value(pl.lit(None), dtype=pl.Null)
         return _Value(pl.col(name), dtype=self.schema[name])
 
     def value(self, node: ast.AST) -> _Value:
@@ -180,7 +188,7 @@ class _Compiler:
             if both_int:
                 self.overflow.append(combine(a.cast(pl.Float64), b.cast(pl.Float64)).abs() >= _INT_LIMIT)
                 return _Value(combine(a, b), dtype=pl.Int64)
-            dtype = pl.Float64 if (_is_number(left.dtype) and _is_number(right.dtype)) else None
+            dtype: Any = pl.Float64 if (_is_number(left.dtype) and _is_number(right.dtype)) else None
             if isinstance(op, ast.Add) and left.dtype == pl.String and right.dtype == pl.String:
                 dtype = pl.String
             return _Value(combine(a, b), dtype=dtype)
@@ -299,6 +307,8 @@ def _int_arg(v: _Value, what: str) -> int:
 def _date_part(part: str) -> Callable[[_Value], pl.Expr]:
     def make(v: _Value) -> pl.Expr:
         expr = v.expr
+        if v.dtype == pl.Null:
+            return pl.lit(None, dtype=pl.Int64)
         if v.dtype == pl.String:
             expr = expr.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
         return getattr(expr.dt, part)().cast(pl.Int64)
