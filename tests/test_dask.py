@@ -7,12 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import distributed  # the test extra installs it: a missing Dask fails here, never skips
 import pytest
 from flows import BackgroundRun, edge, events, node, slow_flow, studio, write_flow
 
 from studio import api
-
-distributed = pytest.importorskip("distributed")
 
 
 def _comparable(state: dict[str, Any]) -> dict[str, Any]:

@@ -496,12 +496,11 @@ class Store(CleanupMixin):
 
     def _insert_checkpoint(
         self, conn: Connection, run_id: str, cp: NewCheckpoint, stamp: str,
-        prepared: dict[str, _PreparedOutput] | None = None,
+        prepared: dict[str, _PreparedOutput] | None,
     ) -> dict[str, Any]:
         size = 0
         if cp.outputs:
-            if prepared is None:
-                prepared = self._prepare_outputs(cp)
+            assert prepared is not None, "outputs are prepared before the transaction"
             rows = []
             for output_id, item in cp.outputs.items():
                 out = prepared[output_id]
@@ -693,11 +692,8 @@ class Store(CleanupMixin):
 
                 frames[digest] = empty_frame(info[digest]["columns"])
                 continue
-            data = self._checked_tables.get(digest)
-            if data is None:
-                data = table_store.read_bytes(conn, digest, what)
-                if table_rows is not None:
-                    self._checked_tables.put(digest, data)  # a display load: the GUI will scroll it
+            # A display load keeps the checked bytes: the GUI will scroll the table.
+            data = self._table_bytes(conn, digest, what, keep=table_rows is not None)
             frames[digest] = table_store.decode(data, what, limit=table_rows)
             if table_rows is None:
                 self._frames.put(frames[digest], digest)  # passed on unchanged: not serialized again
@@ -729,12 +725,18 @@ class Store(CleanupMixin):
     def table_slice(self, digest: str, offset: int, length: int) -> Any:
         """Rows ``offset .. offset+length`` of a stored table as a DataFrame (bytes checked first)."""
         what = f"the stored table {digest[:12]}"
+        with self._read() as conn:
+            data = self._table_bytes(conn, digest, what, keep=True)
+        return table_store.slice_table(data, offset, length, what)
+
+    def _table_bytes(self, conn: Connection, digest: str, what: str, *, keep: bool) -> bytes:
+        """A table's bytes checked against their hash, from the checked copies when one is kept."""
         data = self._checked_tables.get(digest)
         if data is None:
-            with self._read() as conn:
-                data = table_store.read_bytes(conn, digest, what)
-            self._checked_tables.put(digest, data)
-        return table_store.slice_table(data, offset, length, what)
+            data = table_store.read_bytes(conn, digest, what)
+            if keep:
+                self._checked_tables.put(digest, data)
+        return data
 
     # -- cleanup -----------------------------------------------------------------------
 

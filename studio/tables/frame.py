@@ -17,12 +17,10 @@ from typing import Any
 import polars as pl
 
 from studio.errors import NodeError
+from studio.model.types import is_frame
 
 KINDS = ("number", "text", "bool", "date", "datetime")
-
-
-def is_frame(value: Any) -> bool:
-    return isinstance(value, pl.DataFrame)
+__all__ = ["KINDS", "as_frame", "cell_text", "columns_of", "from_rows", "is_frame", "kind_of", "to_rows"]
 
 
 def kind_of(dtype: Any) -> str:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import polars as pl
 
+from studio.tables.names import CODE_PATTERN as _CODE
+from studio.tables.names import DATE_PATTERN as _DATE
 from studio.tables.names import DEFAULT_MISSING
+from studio.tables.names import INTEGER_PATTERN as _INTEGER
+from studio.tables.names import NUMBER_PATTERN as _NUMBER
 
 __all__ = ["DEFAULT_MISSING", "infer", "infer_frame", "parse_kind", "parse_number"]
 
-_NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
-_INTEGER = r"^\s*[+-]?\d+\s*$"
-# A code such as 007, 00 or -01 keeps its leading zero (0 and 0.5 are numbers).
-_CODE = r"^\s*[+-]?0\d"
 _BOOL = r"^(?i:true|false)$"
-_DATE = r"^\d{4}-\d{2}-\d{2}$"
 _DATETIME = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$"
 _AWARE = r"(Z|[+-]\d{2}:?\d{2})$"
 

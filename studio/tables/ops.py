@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from studio.errors import NodeError
-from studio.tables.frame import kind_of
+from studio.tables.frame import cell_text, datetime_text, kind_of, normalize
 from studio.tables.kinds import parse_kind, parse_number
 from studio.tables.names import AGGREGATE_FUNCS, CONVERT_KINDS, FILTER_OPS, JOIN_HOWS
 from studio.tables.rowexpr import evaluate
@@ -108,8 +108,6 @@ def read_in_kind(value: Any, dtype: Any, column: str) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
-        from studio.tables.frame import cell_text
-
         return cell_text(value)
     return str(value)
 
@@ -326,8 +324,6 @@ def add_column(df: pl.DataFrame, name: str, expr: str, names: Mapping[str, Any])
     values = evaluate(df, expr, names).alias(name)
     if values.dtype == pl.Null:
         values = values.cast(pl.String)
-    from studio.tables.frame import normalize
-
     return normalize(df.with_columns(values))
 
 
@@ -406,8 +402,6 @@ def convert_types(df: pl.DataFrame, column: str, to: str, fmt: str | None, on_er
 
 
 def _cell(value: Any) -> str:
-    from studio.tables.frame import cell_text
-
     return cell_text(value)
 
 
@@ -423,13 +417,9 @@ def _convert(series: pl.Series, to: str, fmt: str | None) -> pl.Series:
         if kind == "datetime":
             if fmt:
                 return series.dt.to_string(fmt)
-            from studio.tables.frame import datetime_text
-
             return pl.select(datetime_text(pl.lit(series), series.dtype, series)).to_series().alias(series.name)
         if series.dtype.is_float():
-            from studio.tables.frame import cell_text
-
-            return pl.Series(series.name, [None if v is None else cell_text(v) for v in series.to_list()],
+                return pl.Series(series.name, [None if v is None else cell_text(v) for v in series.to_list()],
                              dtype=pl.String)
         return series.cast(pl.String)
     text = series if kind == "text" else None
@@ -497,8 +487,6 @@ def pivot(df: pl.DataFrame, index: list[str], columns: str, values: str | None, 
     labels = grouped[columns]
     names = []
     for v in labels.unique(maintain_order=True).to_list():
-        from studio.tables.frame import cell_text
-
         names.append("missing" if v is None else cell_text(v))
     clash = next((n for n in names if n in index), None)
     if clash:

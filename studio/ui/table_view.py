@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio import api
+from studio.tables.names import DATE_PATTERN, INTEGER_PATTERN, NUMBER_PATTERN
 from studio.ui import theme
 from studio.ui.bridge import Fetcher
 
@@ -66,9 +67,9 @@ class _Pending:
 
 
 PENDING: Any = _Pending()  # a cell whose block has not arrived yet
-_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
-_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NUMBER = re.compile(NUMBER_PATTERN)  # the same shapes as reading a file
+_INTEGER = re.compile(INTEGER_PATTERN)
+_DATE = re.compile(DATE_PATTERN)
 
 
 class TableSource(Protocol):
@@ -173,12 +174,13 @@ def parse_cell(text: str, kind: str) -> Any:
             return False
         raise ValueError(f"“{typed}” is not true or false")
     if kind == "date":
+        problem = f"“{typed}” is not a date like 2024-05-01"
+        if not _DATE.fullmatch(typed):
+            raise ValueError(problem)
         try:
-            if _DATE.fullmatch(typed):
-                return date.fromisoformat(typed).isoformat()
+            return date.fromisoformat(typed).isoformat()
         except ValueError:
-            pass
-        raise ValueError(f"“{typed}” is not a date like 2024-05-01")
+            raise ValueError(problem) from None
     if kind == "datetime":
         try:
             return datetime.fromisoformat(typed.replace("Z", "+00:00")).isoformat()
