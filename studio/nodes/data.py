@@ -45,8 +45,12 @@ def _format(params: Params, path: Path) -> str:
     return _EXTENSIONS.get(path.suffix.lower(), "text")
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, *, check_only: bool = False) -> bytes:
+    """The file's bytes (or, with ``check_only``, only that it can be opened), or a clear failure."""
     try:
+        if check_only:
+            with open(path, "rb"):
+                return b""
         return path.read_bytes()
     except FileNotFoundError:
         raise fail(f"file not found: {path}") from None
@@ -71,13 +75,11 @@ def _csv_options(params: Params, fmt: str) -> files.CsvOptions:
 def _read_file(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Any]:
     path = ctx.resolve(params["path"])
     fmt = _format(params, path)
+    if fmt in ("excel", "csv", "tsv"):
+        _read_bytes(path, check_only=True)  # these readers open the file themselves
     if fmt == "excel":
-        if not path.is_file():
-            _read_bytes(path)  # the same clear message as for other formats
         return {"data": files.read_excel(path, params.get("sheet"), ctx.log)}
     if fmt in ("csv", "tsv"):
-        if not path.is_file():
-            _read_bytes(path)  # the same clear message as for other formats
         try:
             return {"data": files.read_csv(path, _csv_options(params, fmt), path.name, ctx.log)}
         except OSError as exc:
