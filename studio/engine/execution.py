@@ -7,17 +7,16 @@ import copy
 import functools
 import json
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
-
-from studio.engine import owner
+from studio.engine import decide, owner
 from studio.engine.executors import NodeExecutor, check_executor, make_executor
 from studio.engine.state import captured_state, parse_edits, stale_nodes
 from studio.engine.tasks import NodeResult, NodeTask
@@ -46,12 +45,15 @@ from studio.store import (
     Store,
     short_id,
 )
+from studio.status import RESUMABLE as RESUMABLE_STATUSES
+from studio.store.checkpoints import Item, RunWriter, Written
+from studio.store.state import base_due
 
 log = logging.getLogger("studio.engine")
 EventListener = Callable[[dict[str, Any]], None]
 STARTED_FLUSH_SECONDS = 0.05
-BASE_EVERY = 200  # a full index every so many checkpoints keeps loading any state fast
-RESUMABLE = ("paused", "failed", "interrupted", "cancelled")
+RESUMABLE = tuple(sorted(RESUMABLE_STATUSES))
+_ATOMIC = (int, float, str, bool, type(None))
 
 
 @dataclass
@@ -118,10 +120,14 @@ class Execution:
         self._skip_once: set[str] = set()
         self._started_at = time.perf_counter()
         self._started: list[NewEvent] = []  # node_started events not yet written
-        self._since_base = 0
         self._owned: str | None = None
         self._index = StateIndex()
         self._outputs: dict[str, dict[str, Any]] = {}
+        self._writer: RunWriter | None = None
+        self._readiness: decide.Readiness | None = None  # set when the loop starts
+        self._in_edges: dict[str, list[Edge]] = {}
+        self._succ: dict[str, list[str]] = {}
+        self._done: queue.SimpleQueue[Future[NodeResult]] = queue.SimpleQueue()
         self.rows: int | None = None  # the returned state shows only the first N rows of each table
 
     # -- construction ------------------------------------------------------------------
@@ -160,7 +166,7 @@ class Execution:
             run_id = short_id("r")
             ex._own(run_id)
             base = StateIndex(inputs=run_inputs).to_base()
-            cp, events = store.create_run(
+            [(cp, events)] = store.create_run(
                 run_id=run_id,
                 workflow=str(workflow.path) if workflow.path else "",
                 workflow_json=_compact(workflow),
@@ -174,7 +180,9 @@ class Execution:
                 })],
             )
             ex.run_id = run_id  # only now can other threads look the run up
+            ex._writer = store.writer(run_id)
             ex._emit(events, cp)
+            assert cp is not None
             return Snapshot(run_id, cp["id"], 0, StateIndex(inputs=run_inputs), {})
 
         ex._setup = setup
@@ -208,7 +216,9 @@ class Execution:
             rec = owner.recover(store, store.get_run(run_id))
             wf = workflow or load_run_workflow(rec)
             ex.workflow = wf
-            check_workflow(wf)
+            compact = _compact(wf)
+            if compact != rec.workflow_json:  # the run's own copy was checked when it was stored
+                check_workflow(wf)
             check_node_flags(wf, before, after, until)
             latest = store.latest_checkpoint(run_id)
             fork = False
@@ -231,16 +241,33 @@ class Execution:
             if entry is not None and entry.status in (COMPLETED, SKIPPED):
                 raise UsageError(f"--until {until}: node '{until}' already completed")
             edit = parse_edits(set, wf, snapshot) if set else None
-            stale = stale_nodes(run_workflow_copy(rec), wf, snapshot.index)
+            stale = stale_nodes(run_workflow_copy(rec), wf, snapshot.index) if compact != rec.workflow_json else []
             carried = Breakpoints() if clear_breakpoints else Breakpoints.from_json(rec.breakpoints)
             ex.breakpoints = Breakpoints(carried.before | builtins.set(before), carried.after | builtins.set(after))
+            ex._index, ex._outputs = snapshot.index, snapshot.outputs
+            first_seq = 1 if fork else snapshot.seq + 1
+            then: list[Item] = []
+            if stale:
+                then.append(ex._stage(
+                    first_seq + len(then), NewCheckpoint("state_edited", None, {"reset": stale}),
+                    [NewEvent("state_edited", None, {"stale": stale, "reason": "workflow changed"})],
+                ))
+            if edit is not None:
+                then.append(ex._stage(first_seq + len(then), edit, [NewEvent("state_edited", edit.node, {"set": set})]))
+            recovery_ms = round((time.perf_counter() - started) * 1000, 3)
+            then.append((None, [NewEvent("resumed", None, {
+                "from_checkpoint": snapshot.checkpoint_id, "from_status": rec.status,
+                "recovery_ms": recovery_ms, "step": step, "until": until,
+                "breakpoints": ex.breakpoints.to_json(),
+            })]))
+            written: list[Written] | None
             if fork:
                 new_id = short_id("r")
                 ex._own(new_id)
-                cp, events = store.create_run(
+                written = store.create_run(
                     run_id=new_id,
                     workflow=rec.workflow,
-                    workflow_json=_compact(wf),
+                    workflow_json=compact,
                     name=rec.name,
                     breakpoints=ex.breakpoints.to_json(),
                     owner=owner.me(),
@@ -249,38 +276,29 @@ class Execution:
                                                       "parent_seq": snapshot.seq})],
                     parent_run=run_id,
                     parent_checkpoint=snapshot.checkpoint_id,
+                    then=then,
                 )
                 ex.run_id = new_id
-                ex._emit(events, cp)
-                snapshot = Snapshot(new_id, cp["id"], 0, snapshot.index, snapshot.outputs)
+                cp0 = written[0][0]
+                assert cp0 is not None
+                snapshot = Snapshot(new_id, cp0["id"], 0, ex._index, ex._outputs)
             else:
                 ex._own(run_id)
-                claimed = store.claim_run(
-                    run_id, owner.me(), allowed=RESUMABLE, expect=(rec.version, snapshot.seq),
-                    breakpoints=ex.breakpoints.to_json(), workflow_json=_compact(wf),
+                extra: dict[str, Any] = {"breakpoints": ex.breakpoints.to_json()}
+                if compact != rec.workflow_json:
+                    extra["workflow_json"] = compact
+                written = store.claim_run(
+                    run_id, owner.me(), allowed=RESUMABLE, expect=(rec.version, snapshot.seq), then=then, **extra,
                 )
-                if not claimed:
+                if written is None:
                     ex._disown()
                     raise RunBusy(f"run '{run_id}' was taken over or changed by another command meanwhile")
                 ex.run_id = run_id
                 ex._skip_once = builtins.set(rec.paused_before)
-            assert ex.run_id is not None
-            if stale:
-                ex._write_checkpoint(
-                    snapshot,
-                    NewCheckpoint("state_edited", None, {"reset": stale}),
-                    [NewEvent("state_edited", None, {"stale": stale, "reason": "workflow changed"})],
-                )
-            if edit is not None:
-                ex._write_checkpoint(snapshot, edit, [NewEvent("state_edited", edit.node, {"set": set})])
-            recovery_ms = round((time.perf_counter() - started) * 1000, 3)
+            ex._writer = store.writer(ex.run_id)
+            for cp, events in written:
+                ex._emit(events, cp)
             log.debug("resumed run %s from seq %d in %.1f ms", ex.run_id, snapshot.seq, recovery_ms)
-            events = store.add_events(ex.run_id, [NewEvent("resumed", None, {
-                "from_checkpoint": snapshot.checkpoint_id, "from_status": rec.status,
-                "recovery_ms": recovery_ms, "step": step, "until": until,
-                "breakpoints": ex.breakpoints.to_json(),
-            })])
-            ex._emit(events)
             return snapshot
 
         ex._setup = setup
@@ -344,17 +362,16 @@ class Execution:
         wf = self.workflow
         self._index = snapshot.index
         self._outputs = snapshot.outputs
-        self._since_base = 0
-        graph = self._graph = wf.graph()
-        order = {n: i for i, n in enumerate(nx.lexicographical_topological_sort(graph))}
-        self._in_edges: dict[str, list[Edge]] = {n: [] for n in wf.nodes}
+        self._in_edges = {n: [] for n in wf.nodes}
+        self._succ = {n: [] for n in wf.nodes}
+        preds: dict[str, list[str]] = {n: [] for n in wf.nodes}
         for e in wf.edges:
             if e.target in self._in_edges and e.source in wf.nodes:
                 self._in_edges[e.target].append(e)
-        self._succ = {n: set(graph.successors(n)) for n in wf.nodes}
-        # Incremental readiness: how many upstream nodes each node still waits for.
-        self._waiting = {n: sum(1 for p in graph.predecessors(n) if not self._is_done(p)) for n in wf.nodes}
-        self._candidates = {n for n, count in self._waiting.items() if count == 0 and not self._is_done(n)}
+                self._succ[e.source].append(e.target)
+                preds[e.target].append(e.source)
+        order = {n: i for i, n in enumerate(decide.topological_order(wf.nodes, self._succ))}
+        self._readiness = decide.Readiness(preds, {n: self._is_done(n) for n in wf.nodes})
         failed_now: set[str] = set()
         stepped: list[str] = []
         running: dict[Future[NodeResult], str] = {}
@@ -372,14 +389,23 @@ class Execution:
                 # A quick node's start is written with its result (one transaction);
                 # a slow one's start is written on its own after a moment.
                 timeout = STARTED_FLUSH_SECONDS if self._started else owner.HEARTBEAT_SECONDS
-                done, _ = wait(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    node = running.pop(fut)
-                    self._finish(fut.result(), failed_now)
-                    if self.step and node in stepped:
-                        self._want_pause("step")
-                if not done:
+                try:
+                    finished = [self._done.get(timeout=timeout)]
+                except queue.Empty:
+                    finished = []
                     self._flush_started()
+                # Group commit: every node finished by now goes in one transaction.
+                while True:
+                    try:
+                        finished.append(self._done.get_nowait())
+                    except queue.Empty:
+                        break
+                if finished:
+                    results = [fut.result() for fut in finished]
+                    nodes = [running.pop(fut) for fut in finished]
+                    self._finish(results, failed_now)
+                    if self.step and any(n in stepped for n in nodes):
+                        self._want_pause("step")
                 if time.time() >= lease_at:
                     self.store.heartbeat(self.run_id or "", time.time() + owner.LEASE_SECONDS)
                     lease_at = time.time() + owner.HEARTBEAT_SECONDS
@@ -390,22 +416,13 @@ class Execution:
 
     def _is_done(self, node: str) -> bool:
         entry = self._index.nodes.get(node)
-        return entry is not None and entry.status in (COMPLETED, SKIPPED)
-
-    def _mark_done(self, node: str) -> None:
-        """A node completed or was skipped: its successors may now be ready."""
-        if not hasattr(self, "_candidates"):
-            return  # still setting up; the loop computes readiness from the index
-        self._candidates.discard(node)
-        for succ in self._succ.get(node, ()):
-            self._waiting[succ] -= 1
-            if self._waiting[succ] == 0 and not self._is_done(succ):
-                self._candidates.add(succ)
+        return entry is not None and entry.status in decide.DONE
 
     def _flush_started(self) -> None:
         if self._started:
             events, self._started = self._started, []
-            self._emit(self.store.add_events(self.run_id or "", events))
+            for cp, written in self._commit([(None, events)]):
+                self._emit(written, cp)
 
     def _want_pause(self, reason: str) -> None:
         with self._lock:
@@ -424,10 +441,11 @@ class Execution:
         stepped: list[str],
     ) -> bool:
         """Skip what must be skipped and start what is ready; whether anything changed."""
+        assert self._readiness is not None
         busy = set(running.values())
         progressed = False
         ready = sorted(
-            (n for n in self._candidates if n not in busy and n not in failed_now and n not in self._held),
+            (n for n in self._readiness.candidates if n not in busy and n not in failed_now and n not in self._held),
             key=(lambda n: n) if self.step else order.__getitem__,
         )
         to_start: list[str] = []
@@ -440,10 +458,10 @@ class Execution:
                 if self.step:
                     stepped.append(node)
                     self._want_pause("step")
-                elif node in self.breakpoints.after or node == self.until:
+                elif decide.holds_after(node, self.breakpoints.after, self.until):
                     self._hold_after(node)
                 continue
-            if node in self.breakpoints.before and node not in self._skip_once and not self.step:
+            if decide.holds_before(node, self.breakpoints.before, self._skip_once, self.step):
                 # Hold this node; branches that do not depend on it still run (deterministic).
                 self._held.add(node)
                 self._paused_before.add(node)
@@ -461,12 +479,9 @@ class Execution:
         return progressed
 
     def _should_skip(self, node: str) -> bool:
-        edges = self._in_edges[node]
-        missing = [e for e in edges if e.source_port not in self._outputs.get(e.source, {})
-                   or self._index.nodes[e.source].status != COMPLETED]
-        if self.workflow.nodes[node].type == "merge":
-            return bool(edges) and len(missing) == len(edges)
-        return bool(missing)
+        statuses = {e.source: self._index.nodes[e.source].status for e in self._in_edges[node]}
+        edges = [decide.InEdge(e.source, e.source_port, e.target_port) for e in self._in_edges[node]]
+        return decide.should_skip(self.workflow.nodes[node].type, edges, statuses, self._outputs)
 
     def _prepare(self, node_id: str) -> NodeTask | NodeResult:
         """Gather and check a node's inputs (on the coordinating thread); a result if they do not fit."""
@@ -489,76 +504,101 @@ class Execution:
                 continue
             if not matches(value, port.type):
                 return NodeResult(node_id, error=f"input '{port.name}' needs {port.type}, got {type_of(value)}")
-            # A table (DataFrame) is immutable for our purposes: handed on as it is, not copied.
-            inputs[port.name] = value if is_frame(value) else copy.deepcopy(value)
+            # A node gets its own copy of what it could change; plain values and tables
+            # (DataFrames are immutable for our purposes) are handed on as they are.
+            inputs[port.name] = _private(value)
         params = {p.name: p.default for p in spec.params if p.default is not None}
-        params.update(copy.deepcopy(node.params))
-        return NodeTask(node_id, node.type, inputs, params, copy.deepcopy(self._index.inputs),
-                        str(self.workflow.folder))
+        params.update({k: _private(v) for k, v in node.params.items()})
+        run_inputs = self._index.inputs
+        return NodeTask(node_id, node.type, inputs, params,
+                        {k: _private(v) for k, v in run_inputs.items()} if run_inputs else {},
+                        self._folder)
 
     def _submit(self, node_id: str) -> Future[NodeResult]:
         prepared = self._prepare(node_id)
         if isinstance(prepared, NodeResult):
             done: Future[NodeResult] = Future()
             done.set_result(prepared)
+            self._done.put(done)
             return done
         assert self._runner is not None  # set by _loop before anything is scheduled
-        return self._runner.submit(prepared)
+        fut = self._runner.submit(prepared)
+        fut.add_done_callback(self._done.put)
+        return fut
 
-    def _finish(self, result: NodeResult, failed_now: set[str]) -> None:
-        """Commit a finished node (on the coordinating thread, in one transaction)."""
-        node = result.node
-        if result.cancelled:
-            return  # cut short: not committed, runs again in full on resume
-        logs = [NewEvent("log", node, {"line": line}) for line in result.logs]
-        detail = {"duration": round(result.duration, 6)}
-        if result.error is not None:
-            failed_now.add(node)
-            cp = NewCheckpoint("node_failed", node, {"node": node, "status": FAILED, "error": result.error})
-            self._write_checkpoint(None, cp, [*logs, NewEvent("node_failed", node, {**detail, "error": result.error})])
-            return
-        output_id = short_id("o")
-        cp = NewCheckpoint(
-            "node_completed", node, {"node": node, "status": COMPLETED, "output": output_id},
-            outputs={output_id: {"node": node, "data": result.outputs}},
-        )
-        self._write_checkpoint(None, cp, [*logs, NewEvent("node_completed", node, detail)])
-        if node in self.breakpoints.after or node == self.until:
-            self._hold_after(node)
+    @functools.cached_property
+    def _folder(self) -> str:
+        return str(self.workflow.folder)
+
+    def _finish(self, results: list[NodeResult], failed_now: set[str]) -> None:
+        """Commit finished nodes (on the coordinating thread, all in one transaction)."""
+        items: list[tuple[NewCheckpoint, list[NewEvent]]] = []
+        for result in results:
+            node = result.node
+            if result.cancelled:
+                continue  # cut short: not committed, runs again in full on resume
+            logs = [NewEvent("log", node, {"line": line}) for line in result.logs]
+            detail = {"duration": round(result.duration, 6)}
+            if result.error is not None:
+                failed_now.add(node)
+                cp = NewCheckpoint("node_failed", node, {"node": node, "status": FAILED, "error": result.error})
+                items.append((cp, [*logs, NewEvent("node_failed", node, {**detail, "error": result.error})]))
+                continue
+            output_id = short_id("o")
+            cp = NewCheckpoint(
+                "node_completed", node, {"node": node, "status": COMPLETED, "output": output_id},
+                outputs={output_id: {"node": node, "data": result.outputs}},
+            )
+            items.append((cp, [*logs, NewEvent("node_completed", node, detail)]))
+        self._write_checkpoints(items)
+        for cp, _ in items:
+            if cp.event == "node_completed" and decide.holds_after(cp.node or "", self.breakpoints.after, self.until):
+                self._hold_after(cp.node or "")
 
     def _hold_after(self, node: str) -> None:
         """Break after ``node``: nothing downstream of it starts in this session."""
-        self._held |= nx.descendants(self._graph, node)
+        self._held |= decide.downstream(self._succ, [node])
         self._hold_reasons.append(f"after '{node}'")
 
     def _commit_skip(self, node: str) -> None:
         cp = NewCheckpoint("node_skipped", node, {"node": node, "status": SKIPPED})
-        self._write_checkpoint(None, cp, [NewEvent("node_skipped", node, {"reason": "an input was not produced"})])
+        self._write_checkpoints([(cp, [NewEvent("node_skipped", node, {"reason": "an input was not produced"})])])
 
-    def _write_checkpoint(
-        self, snapshot: Snapshot | None, cp: NewCheckpoint, events: list[NewEvent], **run_fields: Any
-    ) -> None:
-        """Apply a checkpoint to the in-memory state and commit it with its events."""
-        if snapshot is not None:
-            self._index, self._outputs = snapshot.index, snapshot.outputs
-        was_done = {n for n in self._touched(cp.delta) if self._is_done(n)}
+    def _stage(self, seq: int, cp: NewCheckpoint, events: list[NewEvent]) -> Item:
+        """Apply checkpoint ``seq`` to the in-memory state; what to write for it."""
         self._index.apply(cp.delta)
         for item in (cp.outputs or {}).values():
             self._outputs[item["node"]] = item["data"]
         for node in cp.delta.get("reset", ()):
             self._outputs.pop(node, None)
-        self._since_base += 1
-        if self._since_base >= BASE_EVERY:
+        if base_due(seq):
             cp.base = self._index.to_base()
-            self._since_base = 0
-        run_fields.setdefault("lease_until", time.time() + owner.LEASE_SECONDS)
-        started, self._started = self._started, []
-        written, events_out = self.store.commit(self.run_id or "", cp, [*started, *events], **run_fields)
-        self._emit(events_out[: len(started)])
-        self._emit(events_out[len(started):], written)
-        for node in self._touched(cp.delta):
-            if node not in was_done and self._is_done(node):
-                self._mark_done(node)
+        return cp, events
+
+    def _write_checkpoints(self, items: list[tuple[NewCheckpoint, list[NewEvent]]]) -> None:
+        """Apply checkpoints to the in-memory state and commit them, with their events, at once."""
+        if not items:
+            return
+        assert self._writer is not None
+        seq = self._writer.next_checkpoint_seq
+        staged: list[Item] = []
+        if self._started:
+            staged.append((None, self._started))
+            self._started = []
+        touched: list[str] = []
+        for i, (cp, events) in enumerate(items):
+            staged.append(self._stage(seq + i, cp, events))
+            touched.extend(self._touched(cp.delta))
+        for cp_info, written in self._commit(staged):
+            self._emit(written, cp_info)
+        if self._readiness is not None:
+            for node in touched:
+                if self._is_done(node):
+                    self._readiness.done(node)
+
+    def _commit(self, items: list[Item]) -> list[Written]:
+        assert self._writer is not None
+        return self._writer.commit(items)
 
     @staticmethod
     def _touched(delta: dict[str, Any]) -> list[str]:
@@ -569,34 +609,22 @@ class Execution:
 
     def _conclude(self) -> None:
         """Record how the session ended."""
-        index = self._index
         with self._lock:
             request, reason = self._request, self._pause_reason
-        all_done = all(
-            (e := index.nodes.get(n)) is not None and e.status in (COMPLETED, SKIPPED) for n in self.workflow.nodes
-        )
-        failed = index.with_status(FAILED)
-        paused_before: list[str] = []
-        detail: dict[str, Any]
-        if all_done:
-            status, event, detail = "completed", "run_completed", {}
-        elif request == "interrupt":
-            status, event, detail = "interrupted", "run_interrupted", {"reason": "stopped by Ctrl-C"}
-        elif request == "stop":
-            status, event, detail = "cancelled", "run_cancelled", {}
-        elif failed:
-            status, event, detail = "failed", "run_failed", {"failed": failed}
-        else:
-            status, event = "paused", "paused"
+        end = decide.outcome(
+            all_done=all(self._is_done(n) for n in self.workflow.nodes),
+            request=request,
+            failed=self._index.with_status(FAILED),
+            pause_reason=reason,
+            hold_reasons=self._hold_reasons,
             # A breakpoint the run was already stopped at, and that has not run yet
             # (a step ran another node), does not fire again either.
-            paused_before = sorted(self._paused_before | {n for n in self._skip_once if not self._is_done(n)})
-            why = [reason] if reason else self._hold_reasons
-            detail = {"reason": "; ".join(why) or "pause requested", "before": paused_before}
-        detail["elapsed"] = round(time.perf_counter() - self._started_at, 6)
+            paused_before=self._paused_before | {n for n in self._skip_once if not self._is_done(n)},
+        )
+        detail = {**end.detail, "elapsed": round(time.perf_counter() - self._started_at, 6)}
         events = self.store.update_run(
-            self.run_id or "", [NewEvent(event, None, detail)], status=status,
-            paused_before=paused_before, owner_pid=None, lease_until=None,
+            self.run_id or "", [NewEvent(end.event, None, detail)], status=end.status,
+            paused_before=end.paused_before, owner_pid=None, lease_until=None,
         )
         self._emit(events)
 
@@ -611,6 +639,13 @@ class Execution:
                 self.on_event(item)
             except Exception:  # noqa: BLE001 - a listener must not break the run
                 log.exception("event listener failed")
+
+
+def _private(value: Any) -> Any:
+    """A value a node may change without changing the stored state: plain values and tables as they are."""
+    if isinstance(value, _ATOMIC) or is_frame(value):
+        return value
+    return copy.deepcopy(value)
 
 
 def _compact(workflow: Workflow) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import networkx as nx
 
 from studio.errors import BadStatePath
 from studio.model import Workflow, matches
@@ -151,19 +150,29 @@ def _as_table(path: str, rows: list[Any], old: Any) -> Any:
 
 
 def stale_nodes(old: Workflow, new: Workflow, index: StateIndex) -> list[str]:
-    """Finished nodes that must run again because they, or something upstream, changed."""
+    """Finished nodes that must run again because they, or something upstream, changed.
 
-    def signature(wf: Workflow, node_id: str) -> str:
-        node = wf.nodes[node_id]
-        incoming = sorted(str(e) for e in wf.edges_into(node_id))
-        return json.dumps([node.type, node.params, incoming], sort_keys=True, default=str)
+    Linear in the size of the workflows: one pass over each one's edges.
+    """
+    from studio.engine.decide import downstream
 
-    changed = {
-        n for n in new.nodes
-        if n not in old.nodes or signature(old, n) != signature(new, n)
-    }
-    graph = new.graph()
-    stale = set(changed)
-    for n in changed:
-        stale |= nx.descendants(graph, n)
+    def signatures(wf: Workflow) -> dict[str, str]:
+        incoming: dict[str, list[str]] = {n: [] for n in wf.nodes}
+        for e in wf.edges:
+            if e.target in incoming:
+                incoming[e.target].append(str(e))
+        return {
+            n: json.dumps([node.type, node.params, sorted(incoming[n])], sort_keys=True, default=str)
+            for n, node in wf.nodes.items()
+        }
+
+    before, after = signatures(old), signatures(new)
+    changed = {n for n, sig in after.items() if before.get(n) != sig}
+    if not changed:
+        return []
+    successors: dict[str, list[str]] = {n: [] for n in new.nodes}
+    for e in new.edges:
+        if e.source in successors and e.target in new.nodes:
+            successors[e.source].append(e.target)
+    stale = changed | downstream(successors, changed)
     return [n for n in index.nodes if n in stale]

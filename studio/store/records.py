@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from studio.errors import CorruptCheckpoint
 
@@ -17,7 +17,7 @@ def now_iso() -> str:
 
 
 def short_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+    return f"{prefix}-{secrets.token_hex(6)}"
 
 
 def dumps(value: Any) -> str:
@@ -26,11 +26,50 @@ def dumps(value: Any) -> str:
 
 
 def checksum(*parts: str | None) -> str:
-    h = hashlib.sha256()
+    """A compact checksum (BLAKE2b, 8 bytes as 16 hex digits) of stored JSON parts."""
+    return _digest(hashlib.blake2b(digest_size=8), parts)
+
+
+def checksum_ok(stored: object, *parts: str | None) -> bool:
+    """Whether ``stored`` is the checksum of ``parts``: the compact one, or the SHA-256
+    that databases written before it hold (64 hex digits)."""
+    if not isinstance(stored, str):
+        return False
+    try:
+        if len(stored) == 64:
+            return _digest(hashlib.sha256(), parts) == stored
+        return checksum(*parts) == stored
+    except (AttributeError, TypeError):
+        return False  # a stored value of the wrong type never matches: reported as damage
+
+
+def _digest(h: Any, parts: tuple[str | None, ...]) -> str:
     for part in parts:
         h.update(b"\x00" if part is None else part.encode("utf-8"))
         h.update(b"\x1f")
-    return h.hexdigest()
+    return str(h.hexdigest())
+
+
+class CheckpointInfo(TypedDict):
+    """A checkpoint as listed (``Store.checkpoints``) and as written (``Store.commit``)."""
+
+    id: str
+    seq: int
+    node: str | None
+    event: str
+    created_at: str
+    size_bytes: int
+
+
+class EventInfo(TypedDict):
+    """A history event as written and listed (``detail`` parsed)."""
+
+    run_id: str
+    seq: int
+    time: str
+    event: str
+    node: str | None
+    detail: dict[str, Any]
 
 
 @dataclass

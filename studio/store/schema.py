@@ -19,11 +19,9 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 2
-APP_ID = "workflow-studio"
-#: Alembic revision of each schema version, oldest first; the last is the head.
-REVISIONS = {1: "0001_baseline", 2: "0002_table_storage"}
-HEAD_REVISION = REVISIONS[SCHEMA_VERSION]
+from studio.store.version import APP_ID, HEAD_REVISION, REVISIONS, SCHEMA_VERSION
+
+__all__ = ["APP_ID", "HEAD_REVISION", "REVISIONS", "SCHEMA_VERSION"]
 
 
 class Meta(SQLModel, table=True):

@@ -6,7 +6,21 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-COMPLETED, FAILED, SKIPPED = "completed", "failed", "skipped"
+from studio.status import NodeStatus
+
+COMPLETED, FAILED, SKIPPED = NodeStatus.COMPLETED, NodeStatus.FAILED, NodeStatus.SKIPPED
+#: Below this many checkpoints a run keeps no full index but its first.
+FIRST_BASE = 512
+
+
+def base_due(seq: int) -> bool:
+    """Whether checkpoint ``seq`` also stores the full index.
+
+    At powers of two from ``FIRST_BASE`` on: the indexes stored add up to at most
+    twice the final one (linear in the run's length, not quadratic), and loading any
+    checkpoint folds at most half of the checkpoints before it.
+    """
+    return seq >= FIRST_BASE and seq & (seq - 1) == 0
 
 
 @dataclass

@@ -19,17 +19,18 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, insert, select
-
 from studio.errors import CorruptCheckpoint, StudioError
 from studio.store.records import dumps, stored_json
-from studio.store.schema import table_t
 
 if TYPE_CHECKING:
+    import sqlite3
+
     import polars as pl
 
-_INSERT_TABLE = insert(table_t).prefix_with("OR IGNORE")
-_TABLE_EXISTS = select(table_t.c.hash).where(table_t.c.hash == bindparam("h"))
+_INSERT_TABLE = (
+    "INSERT OR IGNORE INTO studio_table (hash, data, rows, columns, size_bytes) VALUES (?,?,?,?,?)"
+)
+_TABLE_EXISTS = "SELECT 1 FROM studio_table WHERE hash = ?"
 
 
 @dataclass
@@ -122,44 +123,42 @@ def prepare(df: pl.DataFrame, known: FrameHashes) -> PreparedTable:
     return PreparedTable(digest, df, data, df.height, columns)
 
 
-def write(conn: Connection, table: PreparedTable) -> int:
+def write(con: sqlite3.Connection, table: PreparedTable) -> int:
     """Store the table unless it is there already; the number of bytes newly written."""
     data = table.data
     if data is None:
-        if conn.execute(_TABLE_EXISTS, {"h": table.hash}).first() is not None:
+        if con.execute(_TABLE_EXISTS, (table.hash,)).fetchone() is not None:
             return 0
         from studio.tables.frame import to_bytes
 
         data = to_bytes(table.frame)  # cleaned up since this process last wrote it
-    result = conn.execute(_INSERT_TABLE, {
-        "hash": table.hash, "data": data, "rows": table.rows, "columns": table.columns,
-        "size_bytes": len(data),
-    })
-    return len(data) if result.rowcount == 1 else 0
+    cur = con.execute(_INSERT_TABLE, (table.hash, data, table.rows, table.columns, len(data)))
+    return len(data) if cur.rowcount == 1 else 0
 
 
-def read_info(conn: Connection, hashes: list[str]) -> dict[str, dict[str, Any]]:
+def read_info(con: sqlite3.Connection, hashes: list[str]) -> dict[str, dict[str, Any]]:
     """``hash -> {"rows", "columns", "size_bytes"}`` without reading any bytes."""
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(hashes), 500):
         chunk = hashes[start:start + 500]
-        for row in conn.execute(
-            select(table_t.c.hash, table_t.c.rows, table_t.c.columns, table_t.c.size_bytes)
-            .where(table_t.c.hash.in_(chunk))
+        marks = ",".join("?" * len(chunk))
+        for digest, rows, columns, size in con.execute(
+            f"SELECT hash, rows, columns, size_bytes FROM studio_table WHERE hash IN ({marks})", chunk  # noqa: S608
         ):
-            found[row.hash] = {
-                "rows": row.rows,
-                "columns": stored_json(row.columns, f"the columns of stored table {row.hash[:12]}"),
-                "size_bytes": row.size_bytes,
+            found[digest] = {
+                "rows": rows,
+                "columns": stored_json(columns, f"the columns of stored table {str(digest)[:12]}"),
+                "size_bytes": size,
             }
     return found
 
 
-def read_bytes(conn: Connection, digest: str, what: str) -> bytes:
+def read_bytes(con: sqlite3.Connection, digest: str, what: str) -> bytes:
     """A table's bytes, checked against their hash."""
     from studio.tables.frame import content_hash
 
-    data = conn.execute(select(table_t.c.data).where(table_t.c.hash == digest)).scalar()
+    row = con.execute("SELECT data FROM studio_table WHERE hash = ?", (digest,)).fetchone()
+    data = row[0] if row else None
     if data is None:
         raise CorruptCheckpoint(f"{what} is missing from the database")
     if not isinstance(data, (bytes, bytearray, memoryview)):
