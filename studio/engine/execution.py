@@ -19,7 +19,7 @@ from typing import Any
 from studio.engine import decide, owner
 from studio.engine.executors import NodeExecutor, check_executor, make_executor
 from studio.engine.state import captured_state, parse_edits, stale_nodes
-from studio.engine.tasks import NodeResult, NodeTask
+from studio.engine.tasks import NodeResult, NodeTask, run_task
 from studio.errors import (
     BadStatePath,
     CorruptCheckpoint,
@@ -54,6 +54,9 @@ EventListener = Callable[[dict[str, Any]], None]
 STARTED_FLUSH_SECONDS = 0.05
 RESUMABLE = tuple(sorted(RESUMABLE_STATUSES))
 _ATOMIC = (int, float, str, bool, type(None))
+#: Node types so cheap and free of side effects that handing them to a worker thread
+#: costs more than running them: with the local executor they run on the coordinator.
+INLINE_TYPES = frozenset({"input", "constant", "math", "compare", "text", "get_field", "branch", "merge", "check"})
 
 
 @dataclass
@@ -521,6 +524,11 @@ class Execution:
             done.set_result(prepared)
             self._done.put(done)
             return done
+        if self.executor == "local" and prepared.type in INLINE_TYPES:
+            inline: Future[NodeResult] = Future()
+            inline.set_result(run_task(prepared, self._cancel))
+            self._done.put(inline)
+            return inline
         assert self._runner is not None  # set by _loop before anything is scheduled
         fut = self._runner.submit(prepared)
         fut.add_done_callback(self._done.put)
