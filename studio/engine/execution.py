@@ -10,7 +10,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +33,7 @@ from studio.errors import (
 from studio.model import Edge, Workflow, matches, validate_data
 from studio.model.types import coerce, is_frame, type_of
 from studio.nodes import get, specs
+from studio.status import RESUMABLE as RESUMABLE_STATUSES
 from studio.store import (
     COMPLETED,
     FAILED,
@@ -45,7 +46,6 @@ from studio.store import (
     Store,
     short_id,
 )
-from studio.status import RESUMABLE as RESUMABLE_STATUSES
 from studio.store.checkpoints import Item, RunWriter, Written
 from studio.store.state import base_due
 
@@ -636,7 +636,7 @@ class Execution:
         )
         self._emit(events)
 
-    def _emit(self, events: list[dict[str, Any]], checkpoint: dict[str, Any] | None = None) -> None:
+    def _emit(self, events: Sequence[Mapping[str, Any]], checkpoint: Mapping[str, Any] | None = None) -> None:
         if self.on_event is None:
             return
         for ev in events:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-
 from studio.errors import BadStatePath
 from studio.model import Workflow, matches
 from studio.model.types import is_frame, is_table, type_of

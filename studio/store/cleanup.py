@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Connection, delete, func, select, update
 
 from studio.store import checkpoints as checkpoint_rows
-from studio.store.records import NewEvent, checksum, dumps, now_iso
+from studio.store.records import CheckpointInfo, NewEvent, checksum, dumps, now_iso
 from studio.store.schema import checkpoint_t, output_t, table_t
 from studio.store.state import StateIndex
 
@@ -35,7 +36,7 @@ def cleanup(
         if older_than_days is not None
         else None
     )
-    plan: dict[str, list[dict[str, Any]]] = {}
+    plan: dict[str, list[CheckpointInfo]] = {}
     for r in runs:
         cps = store.checkpoints(r.id)
         if not cps:
@@ -68,7 +69,7 @@ def cleanup(
     return result
 
 
-def _base_after(store: Store, run_id: str, chosen: list[dict[str, Any]]) -> tuple[str, str] | None:
+def _base_after(store: Store, run_id: str, chosen: list[CheckpointInfo]) -> tuple[str, str] | None:
     """The oldest checkpoint kept after deleting ``chosen``, with its full index."""
     doomed = {c["id"] for c in chosen}
     remaining = [c for c in store.checkpoints(run_id) if c["id"] not in doomed]
@@ -79,7 +80,7 @@ def _base_after(store: Store, run_id: str, chosen: list[dict[str, Any]]) -> tupl
 
 
 def _delete_checkpoints(
-    store: Store, conn: Connection, run_id: str, chosen: list[dict[str, Any]], base: tuple[str, str] | None
+    store: Store, conn: Connection, run_id: str, chosen: list[CheckpointInfo], base: tuple[str, str] | None
 ) -> None:
     if base is not None:
         # The oldest kept checkpoint must stand on its own once those before it are gone.
@@ -97,7 +98,7 @@ def _delete_checkpoints(
     for start in range(0, len(doomed), 500):
         conn.execute(delete(checkpoint_t).where(checkpoint_t.c.id.in_(doomed[start:start + 500])))
     events = [NewEvent("cleanup", None, {"deleted": len(doomed), "checkpoints": sorted(c["seq"] for c in chosen)})]
-    checkpoint_rows.insert(conn.connection.driver_connection, run_id, [(None, events)], now_iso(), {})
+    checkpoint_rows.insert(cast(sqlite3.Connection, conn.connection.driver_connection), run_id, [(None, events)], now_iso(), {})
 
 
 def _collect_outputs(store: Store, conn: Connection) -> int:

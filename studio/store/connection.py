@@ -171,7 +171,6 @@ class Connections:
 
 
 def _make_engine(path: Path, sync: str) -> Engine:
-    from sqlalchemy import Connection as SAConnection
     from sqlalchemy import create_engine, event
 
     engine = create_engine(
