@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable
@@ -83,21 +85,36 @@ def _make_courier() -> None:
     global _courier
     if _courier is None:
         _courier = _Courier()
+        sys.setswitchinterval(min(sys.getswitchinterval(), GUI_SWITCH_INTERVAL))
         app = QCoreApplication.instance()
         if app is not None:
             _GuiThreadCollector(app)
 
 
+#: How often (at most) queued engine events are applied on the GUI thread: once per frame.
+FRAME_MS = 16
+#: Python's GIL switch interval in the GUI's process. The GUI thread takes the GIL back each
+#: time Qt calls into Python (painting, item geometry, slots); with the default 5 ms a busy
+#: worker (a run, a read of the store) makes it wait up to that long every time, which adds
+#: up to long freezes.
+GUI_SWITCH_INTERVAL = 0.0005
+
+
 class RunBridge(QObject):
     """Starts one engine job at a time on a worker thread.
 
-    Engine events arrive on the worker thread; the courier queues them to the GUI thread,
-    where this bridge's signals are emitted, so slots always run on the GUI thread.
+    Engine events arrive on the worker thread and go into a queue; the GUI thread drains it
+    at most once per frame (``FRAME_MS``) and emits the whole batch as one ``events`` signal,
+    so a fast run costs the GUI one update per frame, not one per event. Only the first event
+    put into an empty queue wakes the GUI thread (one queued call, however many follow).
+    ``finished`` and ``failed`` come after the last batch of their job.
     """
 
-    event = Signal(object)  # a history event (dict) as it is committed
+    events = Signal(object)  # a list of history events (dicts), oldest first, as they are committed
     finished = Signal(object)  # the captured state (dict) where the job stopped
     failed = Signal(str)  # a one-line reason the job could not run (bad input, busy run…)
+    _wake = Signal(object)  # internal, posted by the courier: the queue went non-empty
+    _done = Signal(object)  # internal, posted by the courier: ("finished" | "failed", value)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -106,6 +123,15 @@ class RunBridge(QObject):
         self._execution: Execution | None = None
         self._active = False
         self._lock = threading.Lock()
+        self._queue: list[dict[str, Any]] = []
+        self._woken = False  # a wake-up is on its way (or the frame timer runs): do not post another
+        self._frame = QTimer(self)
+        self._frame.setSingleShot(True)
+        self._frame.setInterval(FRAME_MS)
+        self._frame.timeout.connect(self.drain)
+        self._last_drain = 0.0
+        self._wake.connect(self._woke)
+        self._done.connect(self._job_done)
 
     @property
     def busy(self) -> bool:
@@ -141,12 +167,42 @@ class RunBridge(QObject):
             self._execution = None
             self._active = False
         if state is not None:
-            _post(self, "finished", state)
+            _post(self, "_done", ("finished", state))
         else:
-            _post(self, "failed", problem)
+            _post(self, "_done", ("failed", problem))
 
-    def _forward(self, event: dict[str, Any]) -> None:
-        _post(self, "event", event)
+    def _forward(self, event: dict[str, Any] | list[dict[str, Any]]) -> None:
+        """Engine thread: queue one event (or a list of them); wake the GUI once per batch."""
+        batch = event if isinstance(event, list) else [event]
+        with self._lock:
+            self._queue.extend(batch)
+            if self._woken or not batch:
+                return
+            self._woken = True
+        _post(self, "_wake", None)
+
+    def _woke(self, _value: object = None) -> None:
+        """GUI thread: the queue went non-empty; drain it now or when this frame is over."""
+        wait = FRAME_MS - (time.perf_counter() - self._last_drain) * 1000
+        if wait <= 0:
+            self.drain()
+        elif not self._frame.isActive():
+            self._frame.start(max(1, int(wait)))
+
+    def drain(self) -> None:
+        """GUI thread: emit every queued event as one batch (nothing when the queue is empty)."""
+        self._frame.stop()
+        with self._lock:
+            batch, self._queue = self._queue, []
+            self._woken = False
+        self._last_drain = time.perf_counter()
+        if batch:
+            self.events.emit(batch)
+
+    def _job_done(self, result: tuple[str, Any]) -> None:
+        self.drain()  # the job's last events come before its result
+        kind, value = result
+        getattr(self, kind).emit(value)
 
     def _keep(self, execution: Execution) -> None:
         with self._lock:

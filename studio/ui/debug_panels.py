@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from studio.model.types import is_table
 from studio.ui import theme
 from studio.ui.canvas.items import short_value
+from studio.ui.compare import same
 from studio.ui.table_view import FrameTable, TableGrid, TableOutput
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
@@ -66,6 +67,8 @@ def _tree(name: str, headers: list[str]) -> QTreeWidget:
     tree.setAlternatingRowColors(True)
     tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     tree.header().setStretchLastSection(True)
+    # Columns sized to their contents measure this many rows, not all of them, each time rows come.
+    tree.header().setResizeContentsPrecision(64)
     return tree
 
 
@@ -90,7 +93,8 @@ class StateView(QWidget):
         self.failed = _tree("stateFailed", ["Failed node", "Error"])
         self.failed.setMaximumHeight(84)
         self.failed.hide()
-        self._shown: dict[str, str] = {}  # node id -> its outputs as JSON, as the tree shows them
+        self._shown: dict[str, Any] = {}  # node id -> (its outputs, its tables), as the tree shows them
+        self._state: dict[str, Any] | None = None  # the captured state shown
         self.tree = _tree("stateView", ["Node", "Output", "Value"])
         self.tree.setRootIsDecorated(True)
         self.tree.setToolTip("Double-click a value to change it (the run continues with it).")
@@ -143,23 +147,32 @@ class StateView(QWidget):
             lambda item, _c: self.failed_edit_requested.emit(str(item.data(0, FAILED_ROLE))))
 
     def show_state(self, state: dict[str, Any] | None, caption: str, labels: dict[str, str],
-                   db: str | None = None) -> None:
+                   db: str | None = None,
+                   unchanged: tuple[dict[str, Any] | None, frozenset[str]] | None = None) -> None:
         """Fill the views from a captured state (``None`` clears them).
 
         Rows of nodes whose outputs did not change are kept, so a live run only adds rows.
         Table outputs (``state["tables"]``, with the first rows in ``outputs``) show their
-        size here and a grid that reads the stored rows as it is scrolled.
+        size here and a grid that reads the stored rows as it is scrolled. ``unchanged`` is
+        ``(an earlier state, nodes whose outputs are the same in this one)``, found off the GUI
+        thread: when the earlier state is the one shown, those nodes are not compared again.
         """
+        previous, same_nodes = unchanged or (None, frozenset())
+        if previous is None or previous is not self._state:
+            same_nodes = frozenset()
+        self._state = state
         self.db = db
         self.caption.setText(caption)
         self._fill_inputs((state or {}).get("inputs") or {})
         outputs = (state or {}).get("outputs") or {}
         self._tables = (state or {}).get("tables") or {}
-        dumped = {node_id: json.dumps([ports, {k: v for k, v in self._tables.items()
-                                                if k.startswith(f"{node_id}.")}], sort_keys=True)
-                  for node_id, ports in outputs.items()}
+        tables_of: dict[str, dict[str, Any]] = {}
+        for key, info in self._tables.items():
+            tables_of.setdefault(key.split(".", 1)[0], {})[key] = info
+        dumped = {node_id: (ports, tables_of.get(node_id, {})) for node_id, ports in outputs.items()}
         kept = list(self._shown)
-        if kept != list(dumped)[:len(kept)] or any(self._shown[n] != dumped[n] for n in kept):
+        if kept != list(dumped)[:len(kept)] or any(n not in same_nodes and not same(self._shown[n], dumped[n])
+                                                   for n in kept):
             expanded = {self.tree.topLevelItem(i).text(0) for i in range(self.tree.topLevelItemCount())
                         if self.tree.topLevelItem(i).isExpanded()}
             self.tree.clear()
@@ -173,7 +186,7 @@ class StateView(QWidget):
             top.setExpanded(node_id in expanded or len(outputs[node_id]) <= 2)
             self._shown[node_id] = dumped[node_id]
         if items:
-            self._fit_label_column()
+            self._fit_label_column(items)
         self._fill_failed((state or {}).get("errors") or {}, outputs)
         if state is None:
             self._detail_key = None
@@ -208,12 +221,17 @@ class StateView(QWidget):
         if failed:
             self._fit_rows(self.failed)
 
-    def _fit_label_column(self) -> None:
-        """The node-label column as wide as its labels (at most 160 px): values keep the room."""
+    def _fit_label_column(self, added: list[QTreeWidgetItem]) -> None:
+        """The node-label column as wide as its labels (at most 160 px): values keep the room.
+
+        Only the rows just added are measured (at most 500 of them), against the width so far.
+        """
         metrics = self.tree.fontMetrics()
         width = metrics.horizontalAdvance(self.tree.headerItem().text(1)) + 24
-        for i in range(min(self.tree.topLevelItemCount(), 500)):
-            width = max(width, metrics.horizontalAdvance(self.tree.topLevelItem(i).text(1)) + 16)
+        if len(added) < self.tree.topLevelItemCount():
+            width = max(width, self.tree.columnWidth(1))
+        for item in added[:500]:
+            width = max(width, metrics.horizontalAdvance(item.text(1)) + 16)
         self.tree.setColumnWidth(1, min(width, 160))
 
     @staticmethod
@@ -327,8 +345,14 @@ class CheckpointList(QWidget):
         self.tree = _tree("checkpointList", ["#", "Node", "Event", "Time", "Size"])
         header = self.tree.header()
         header.setStretchLastSection(False)
-        for col in (0, 2, 3, 4):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        # Widths from the font, not from the rows: sizing columns to their contents measures
+        # every row again whenever rows are added, which a long run does many times a second.
+        metrics = self.tree.fontMetrics()
+        for col, sample in ((0, "00000"), (2, "skipped"), (3, "00:00:00"), (4, "000.0 KB")):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+            width = max(metrics.horizontalAdvance(sample), metrics.horizontalAdvance(
+                self.tree.headerItem().text(col))) + 18
+            self.tree.setColumnWidth(col, width)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.fork_button = QPushButton(theme.icon("run-to-here"), "Resume from here")
         self.fork_button.setObjectName("forkButton")
@@ -350,45 +374,78 @@ class CheckpointList(QWidget):
         self.tree.itemSelectionChanged.connect(self._selection)
         self._filling = False
         self._ids: list[str] = []
+        self._known: set[str] = set()
 
-    def fill(self, checkpoints: list[dict[str, Any]], labels: dict[str, str]) -> None:
-        """Show ``checkpoints``; rows already shown are kept (checkpoints never change once written)."""
-        current = self.current_id()
+    def fill(self, checkpoints: list[dict[str, Any]], labels: dict[str, str], partial: bool = False) -> None:
+        """Show exactly ``checkpoints`` (a fresh read of the store).
+
+        Rows already shown are kept (checkpoints never change once written) and only the new
+        ones are added; the list is rebuilt only when the store says something else
+        (another run, or checkpoints deleted by a clean-up). A ``partial`` read (made while
+        the run went on) may also be behind the rows shown: then they are kept as well.
+        """
         shown = self._ids
+        if (len(checkpoints) >= len(shown) or partial) and all(
+                cp["id"] == shown_id for cp, shown_id in zip(checkpoints, shown, strict=False)):
+            self.append(checkpoints[len(shown):], labels)
+            return
+        current = self.current_id()
         self._filling = True
-        if shown and [cp["id"] for cp in checkpoints[:len(shown)]] == shown:
-            checkpoints = checkpoints[len(shown):]
-        else:
-            self.tree.clear()
-            self._ids = []
-        items = []
-        for cp in checkpoints:
-            node = cp.get("node")
-            item = QTreeWidgetItem([str(cp["seq"]), labels.get(node, node) if node else "—",
-                                    CHECKPOINT_EVENTS.get(cp["event"], cp["event"]),
-                                    clock(cp.get("created_at")),
-                                    human_bytes(int(cp.get("size_bytes") or 0))])
-            item.setData(0, PATH_ROLE, cp["id"])
-            item.setToolTip(0, cp["id"])
-            item.setToolTip(1, f"{node or 'no node'}: {cp['event'].replace('_', ' ')}")
-            colour = {"node_failed": "failed", "node_completed": "done", "state_edited": "paused"}.get(
-                cp["event"])
-            if colour:
-                item.setForeground(2, QColor(theme.STATUS_COLOURS[colour]))
-            items.append(item)
-            self._ids.append(cp["id"])
-        self.tree.addTopLevelItems(items)
-        for item in items:
-            if item.data(0, PATH_ROLE) == current:
-                item.setSelected(True)
+        self.tree.clear()
+        self._ids = []
+        self._known = set()
         self._filling = False
-        chosen = self.tree.selectedItems()
-        self.fork_button.setEnabled(bool(chosen))
-        if chosen:
-            if items:
-                self.tree.scrollToItem(chosen[0])
-        elif items:
+        self.append(checkpoints, labels, select=current)
+
+    def append(self, checkpoints: list[dict[str, Any]], labels: dict[str, str],
+               select: str | None = None) -> None:
+        """Add rows for checkpoints not shown yet (live, as the run writes them), in one go.
+
+        The view scrolls (once) to the new rows only when it was already at the bottom.
+        """
+        new = []
+        for cp in checkpoints:
+            if cp["id"] not in self._known:
+                self._known.add(cp["id"])
+                new.append(cp)
+        if not new:
+            return
+        bar = self.tree.verticalScrollBar()
+        at_bottom = bar.value() >= bar.maximum() - 2
+        self._filling = True
+        items = [self._item(cp, labels) for cp in new]
+        self._ids.extend(cp["id"] for cp in new)
+        self.tree.addTopLevelItems(items)
+        chosen_item = None
+        if select is not None:
+            chosen_item = next((i for i in items if i.data(0, PATH_ROLE) == select), None)
+            if chosen_item is not None:
+                chosen_item.setSelected(True)
+        self._filling = False
+        self.fork_button.setEnabled(bool(self.tree.selectedItems()))
+        if chosen_item is not None:
+            self.tree.scrollToItem(chosen_item)
+        elif at_bottom:
             self.tree.scrollToBottom()
+
+    @staticmethod
+    def _item(cp: dict[str, Any], labels: dict[str, str]) -> QTreeWidgetItem:
+        node = cp.get("node")
+        item = QTreeWidgetItem([str(cp["seq"]), labels.get(node, node) if node else "—",
+                                CHECKPOINT_EVENTS.get(cp["event"], cp["event"]),
+                                clock(cp.get("created_at")),
+                                human_bytes(int(cp.get("size_bytes") or 0))])
+        item.setData(0, PATH_ROLE, cp["id"])
+        item.setToolTip(0, cp["id"])
+        item.setToolTip(1, f"{node or 'no node'}: {cp['event'].replace('_', ' ')}")
+        colour = {"node_failed": "failed", "node_completed": "done", "state_edited": "paused"}.get(cp["event"])
+        if colour:
+            item.setForeground(2, QColor(theme.STATUS_COLOURS[colour]))
+        return item
+
+    def ids(self) -> list[str]:
+        """The checkpoint ids shown, top to bottom."""
+        return list(self._ids)
 
     def current_id(self) -> str | None:
         items = self.tree.selectedItems()
@@ -453,16 +510,31 @@ class HistoryView(QTreeWidget):
 
     def add(self, ev: dict[str, Any]) -> None:
         """Show one live event of the shown run (ignored when it is already there)."""
-        if ev.get("run_id") not in (None, self._run_id):
-            return
-        if self._seqs and ev["seq"] <= self._seqs[-1]:
-            return
-        self._append([ev])
+        self.add_events([ev])
+
+    def add_events(self, events: list[dict[str, Any]]) -> None:
+        """Show a batch of live events of the shown run, in one go (those already there are skipped)."""
+        last = self._seqs[-1] if self._seqs else None
+        new = []
+        for ev in events:
+            if ev.get("run_id") not in (None, self._run_id):
+                continue
+            if last is not None and ev["seq"] <= last:
+                continue
+            new.append(ev)
+            last = ev["seq"]
+        self._append(new)
+
+    def seqs(self) -> list[int]:
+        """The event numbers shown, top to bottom."""
+        return list(self._seqs)
 
     def _append(self, events: list[dict[str, Any]]) -> None:
+        """Add rows at the end; scroll (once) to them only when the view was at the bottom."""
         if not events:
             return
-        at_bottom = self.verticalScrollBar().value() >= self.verticalScrollBar().maximum() - 2
+        bar = self.verticalScrollBar()
+        at_bottom = bar.value() >= bar.maximum() - 2
         self.addTopLevelItems([self._item(ev) for ev in events])
         self._seqs.extend(ev["seq"] for ev in events)
         if at_bottom:
@@ -539,8 +611,14 @@ class RunsList(QTreeWidget):
         self.setAlternatingRowColors(True)
         for col in range(3):
             self.header().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self._shown: Any = None  # what fill showed last
 
     def fill(self, runs: list[dict[str, Any]], shown: str | None) -> None:
+        """Show ``runs`` (newest first); nothing is redone when they and the shown run are unchanged."""
+        key = ([(r["id"], r["status"], r.get("created_at"), r.get("parent_run")) for r in runs], shown)
+        if key == self._shown:
+            return
+        self._shown = key
         self.clear()
         for run in reversed(runs):
             item = QTreeWidgetItem([run["id"], run["status"], clock(run.get("created_at")),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QInputDialog, QToolBar
 
@@ -19,6 +20,7 @@ from studio.ui import theme
 from studio.ui.bridge import Loader, RunBridge
 from studio.ui.canvas.items import short_value
 from studio.ui.cleanup_dialog import CleanupDialog
+from studio.ui.compare import same
 from studio.ui.debug_panels import (
     CheckpointList,
     HistoryView,
@@ -42,6 +44,12 @@ if TYPE_CHECKING:
     from studio.ui.main_window import MainWindow
 
 log = logging.getLogger("studio.ui")
+#: While a run goes on, the state is reread from the store (off the GUI thread) at most this
+#: often, and rarer as rereading takes longer: a reread of a long run's state competes with
+#: the run itself (and the GUI thread) for Python, so it gets at most about a fifth of the time.
+LIVE_REFRESH_MS = 250
+LIVE_REFRESH_SHARE = 5
+
 
 
 class Debugger(QObject):
@@ -66,20 +74,27 @@ class Debugger(QObject):
         self.state: dict[str, Any] | None = None
         self.checkpoint: str | None = None  # the checkpoint shown (None: the latest)
         self.running: set[str] = set()
+        #: Node statuses the shown run's live events set, newest last (overlaid on the loaded state).
+        self._live_status: dict[str, tuple[str | None, str]] = {}
+        self._events_have_checkpoints = False  # the engine sends each checkpoint with its events
+        self._edge_tips: dict[int, tuple[Any, Any, Any]] = {}  # edge item id -> (value, table, item)
+        self._tips_state: dict[str, Any] | None = None  # the state the edge tooltips were made from
+        #: (a state, the nodes whose outputs the state shown next has unchanged from it)
+        self._unchanged: tuple[dict[str, Any] | None, frozenset[str]] = (None, frozenset())
         self.paused_before: list[str] = []
         self.stale: list[str] = []
         self._adopt_next_run = False
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
-        self._refresh_timer.setInterval(100)
-        self._refresh_timer.timeout.connect(self.refresh)
+        self._refresh_timer.setInterval(LIVE_REFRESH_MS)
+        self._refresh_timer.timeout.connect(self._live_refresh)
         self._stale_timer = QTimer(self)
         self._stale_timer.setSingleShot(True)
         self._stale_timer.setInterval(150)
         self._stale_timer.timeout.connect(self._update_stale)
         self._build_panels()
         self._build_actions()
-        self.bridge.event.connect(self._on_event)
+        self.bridge.events.connect(self._on_events)
         self.bridge.finished.connect(self._on_finished)
         self.bridge.failed.connect(self._on_failed)
         window.scene.selectionChanged.connect(self._canvas_selection)
@@ -178,6 +193,7 @@ class Debugger(QObject):
 
     def document_changed(self) -> None:
         """A new document is shown: forget the run, list the document's runs."""
+        self._edge_tips = {}
         if not self.bridge.busy:
             self.run_id = None
             self.state = None
@@ -206,12 +222,23 @@ class Debugger(QObject):
         self._generation += 1
         stale_check = (self.run_id is not None and self.status in RESUMABLE + (None,)
                        and not self.bridge.busy)
+        live = self.bridge.busy and self.checkpoint is None
         request = Snapshot(
             generation=self._generation, db=self.window.db, run_id=self.run_id,
             checkpoint=self.checkpoint, path=self.window.document.path,
             workflow=self.window.document.workflow.copy() if stale_check else None,
+            # While a run goes on its events bring the history (and, usually, the checkpoints).
+            with_checkpoints=not (live and self._events_have_checkpoints), with_history=not live,
+            previous=self.state if self.checkpoint is None else None,
         )
         self.loader.request(request.load)
+
+    def _live_refresh(self) -> None:
+        """The live reread: one at a time (a read still under way makes the next one wait)."""
+        if self._applied != self._generation and self.bridge.busy:
+            self._refresh_timer.start()
+            return
+        self.refresh()
 
     def settled(self) -> bool:
         """Nothing is running or waiting to be loaded: the panels show the store as it is."""
@@ -220,6 +247,13 @@ class Debugger(QObject):
                 and self._table_jobs[0] == self._table_jobs[1])
 
     def _loaded(self, result: Snapshot | Exception) -> None:
+        started = time.perf_counter()
+        self._apply(result)
+        if isinstance(result, Snapshot) and self.bridge.busy:
+            spent = result.seconds + time.perf_counter() - started
+            self._refresh_timer.setInterval(max(LIVE_REFRESH_MS, int(spent * 1000 * LIVE_REFRESH_SHARE)))
+
+    def _apply(self, result: Snapshot | Exception) -> None:
         if isinstance(result, Exception):
             self.run_log.line(f"error: {result}")
             self._applied = self._generation
@@ -249,10 +283,16 @@ class Debugger(QObject):
         if not self.bridge.busy:
             self.status = result.status
         shown = result.shown
+        # Which nodes' outputs the worker found unchanged since the state shown so far.
+        self._unchanged = (result.previous, result.unchanged)
         self.state = shown
-        self.paused_before = result.paused_before
-        self.checkpoint_list.fill(result.checkpoints, labels)
-        self.history_view.fill(result.history, self.run_id)
+        # A read made while the run went on may be behind the rows its events already added.
+        partial = self.bridge.busy or result.generation != self._generation
+        if result.with_checkpoints:
+            self.checkpoint_list.fill(result.checkpoints, labels, partial=partial)
+        if result.with_history:
+            self.paused_before = result.paused_before
+            self.history_view.fill(result.history, self.run_id)
         if self.checkpoint is None:
             caption = f"Run {self.run_id} · {self.status} · latest"
         else:
@@ -260,7 +300,7 @@ class Debugger(QObject):
                        f"the run is now {shown['status']}: “Show latest” goes back)")
         if shown.get("errors"):
             caption += " · failed: " + ", ".join(shown["errors"])  # the errors are listed below
-        self.state_view.show_state(shown, caption, labels, db=self.window.db)
+        self.state_view.show_state(shown, caption, labels, db=self.window.db, unchanged=self._unchanged)
         if result.stale is not None:
             self.stale = result.stale
         elif self.status not in RESUMABLE:
@@ -269,12 +309,19 @@ class Debugger(QObject):
         self.update_actions()
         self.refreshed.emit()
 
-    def _colour(self) -> None:
-        """Colour the canvas by the shown state; hovering an edge previews its value."""
+    def _colour(self, starting: bool = False) -> None:
+        """Colour the canvas by the shown state; hovering an edge previews its value.
+
+        ``starting``: a job is about to start (and counts as going).
+        """
         scene = self.window.scene
         statuses: dict[str, tuple[str | None, str]] = {}
         state = self.state
         live = self.checkpoint is None
+        busy = starting or self.bridge.busy
+        # While a run goes on, its events colour the nodes (``_on_events``); a read of the
+        # store adds nothing newer, so only the edges' tooltips are brought up to date.
+        nodes = starting or not (live and busy)
         if state is not None:
             errors = state.get("errors") or {}
             for node in state.get("completed", []):
@@ -283,30 +330,42 @@ class Debugger(QObject):
                 statuses[node] = ("skipped", "skipped: its input was not produced")
             for node in state.get("failed", []):
                 statuses[node] = ("failed", f"failed: {errors.get(node, '')}")
-            if live and self.bridge.busy:
+            if live and busy:
                 for node in scene.node_items:
                     statuses.setdefault(node, ("queued", ""))
-                for node in self.running:
-                    statuses[node] = ("running", "running…")
+                statuses.update(self._live_status)  # the events are newer than any read
             elif live and self.status == "paused":
                 for node in self.paused_before or state.get("next", []):
                     statuses[node] = ("paused", "the run is paused before this node")
-            if live and not self.bridge.busy:
+            if live and not busy:
                 for node in self.stale:
                     statuses[node] = ("stale", "changed since it ran: Continue runs it again")
-        scene.set_node_status(statuses)
+        if nodes:
+            scene.set_node_status(statuses)
         outputs = (state or {}).get("outputs") or {}
         tables = (state or {}).get("tables") or {}
+        tips = self._edge_tips
+        missing = object()
+        previous, unchanged = self._unchanged
+        if state is None or previous is not self._tips_state:
+            unchanged = frozenset()
+        self._tips_state = state
         for item in scene.edge_items:
             edge = item.edge
-            value = outputs.get(edge.source, {})
-            tip = str(edge)
+            known = tips.get(id(item))
+            if known is not None and known[2] is item and edge.source in unchanged:
+                continue  # its source's outputs are those of the state the tooltip was made from
+            value = outputs.get(edge.source, {}).get(edge.source_port, missing)
             table = tables.get(f"{edge.source}.{edge.source_port}")
+            if known is not None and same(known[0], value) and known[1] == table and known[2] is item:
+                continue  # the same value as last time: keep its tooltip
+            tip = str(edge)
             if table is not None:  # the state holds only its first rows: say how big it is
                 tip += (f"\ntable · {shape_text(int(table.get('rows') or 0), len(table.get('columns') or []))}")
-            if edge.source_port in value:
-                tip += "\n" + short_value(value[edge.source_port], 300)
+            if value is not missing:
+                tip += "\n" + short_value(value, 300)
             item.setToolTip(tip)
+            tips[id(item)] = (value, table, item)
 
     def _update_stale(self) -> None:
         """The workflow was edited: find (off the GUI thread) which nodes it made stale."""
@@ -344,13 +403,18 @@ class Debugger(QObject):
             return
         self._adopt_next_run = kind == "run" or "from_checkpoint" in kwargs
         self.running.clear()
+        self._live_status = {}
+        self._refresh_timer.setInterval(LIVE_REFRESH_MS)
         self.status = "running"
         self.checkpoint = None
+        # Recolour the canvas (every node "queued") before the job's thread competes with the
+        # GUI thread for Python: the scene takes in the change of every node here, at once.
+        self._colour(starting=True)
+        QCoreApplication.sendPostedEvents(self.window.scene, QEvent.Type.MetaCall)
         # The state a job returns carries only the first rows of each table (the panels read the rest).
         self.bridge.start(kind, *args, db=self.window.db, executor=self.window.executor(),
                           rows=PREVIEW_ROWS, **kwargs)
         self.update_actions()
-        self._colour()
 
     def _breakpoints(self) -> dict[str, Any]:
         return {"clear_breakpoints": True, "break_before": self.window.document.workflow.breakpoints()}
@@ -533,33 +597,70 @@ class Debugger(QObject):
 
     # -- engine events -----------------------------------------------------------------
 
-    def _on_event(self, ev: dict[str, Any]) -> None:
-        run_id = ev.get("run_id")
-        if self._adopt_next_run and ev["event"] in ("run_started", "forked"):
-            self._adopt_next_run = False
-            self.run_id = run_id
-        if run_id != self.run_id:
+    def _on_events(self, batch: list[dict[str, Any]]) -> None:
+        """A frame's worth of engine events: every panel and the canvas updated once for all of them."""
+        shown: list[dict[str, Any]] = []
+        lines: list[str] = []
+        changed: dict[str, tuple[str | None, str]] = {}
+        checkpoints: list[dict[str, Any]] = []
+        for ev in batch:
+            run_id = ev.get("run_id")
+            if self._adopt_next_run and ev["event"] in ("run_started", "forked"):
+                self._adopt_next_run = False
+                self.run_id = run_id
+                self._new_run_shown(run_id)
+            if run_id != self.run_id:
+                continue
+            shown.append(ev)
+            kind, node = ev["event"], ev.get("node")
+            detail = ev.get("detail") or {}
+            if kind == "node_started" and node:
+                self.running.add(node)
+                changed[node] = ("running", "running…")
+            elif kind in ("node_completed", "node_failed", "node_skipped") and node:
+                self.running.discard(node)
+                changed[node] = {"node_completed": ("done", ""),
+                                 "node_skipped": ("skipped", "skipped: its input was not produced"),
+                                 "node_failed": ("failed", f"failed: {detail.get('error', '')}")}[kind]
+            if kind == "log":
+                lines.append(f"{node}: {detail.get('line', '')}")
+            elif kind == "node_failed":
+                lines.append(f"{node} failed: {detail.get('error', '')}")
+            elif kind in ("paused", "run_completed", "run_failed", "run_cancelled", "run_interrupted"):
+                reason = detail.get("reason")
+                lines.append(kind.replace("_", " ") + (f": {reason}" if reason else ""))
+            checkpoint = ev.get("checkpoint")
+            if checkpoint:
+                self._events_have_checkpoints = True
+                if not checkpoints or checkpoints[-1]["id"] != checkpoint["id"]:
+                    checkpoints.append(checkpoint)
+        if not shown:
             return
-        kind, node = ev["event"], ev.get("node")
-        if kind == "node_started" and node:
-            self.running.add(node)
-        elif kind in ("node_completed", "node_failed", "node_skipped") and node:
-            self.running.discard(node)
-        if kind == "log":
-            self.run_log.line(f"{node}: {ev['detail'].get('line', '')}")
-        elif kind == "node_failed":
-            self.run_log.line(f"{node} failed: {ev['detail'].get('error', '')}")
-        elif kind in ("paused", "run_completed", "run_failed", "run_cancelled", "run_interrupted"):
-            reason = ev["detail"].get("reason")
-            self.run_log.line(kind.replace("_", " ") + (f": {reason}" if reason else ""))
-        self.history_view.add(ev)
-        if not self._refresh_timer.isActive():  # refresh live, at most every interval
+        if lines:
+            self.run_log.line("\n".join(lines))
+        self.history_view.add_events(shown)
+        if checkpoints:
+            self.checkpoint_list.append(checkpoints, self.labels())
+        if changed:
+            self._live_status.update(changed)
+            if self.checkpoint is None:  # not while an earlier checkpoint is shown (time travel)
+                self.window.scene.update_node_status(changed)
+        if not self._refresh_timer.isActive():  # reread the state live, at most every interval
             self._refresh_timer.start()
+
+    def _new_run_shown(self, run_id: str | None) -> None:
+        """A run this window started is now the shown one: its rows start from empty."""
+        self._live_status = {}
+        self._events_have_checkpoints = False
+        self.history_view.fill([], run_id)
+        self.checkpoint_list.fill([], {})
 
     def _on_finished(self, state: dict[str, Any]) -> None:
         self.run_id = state["run_id"]
         self.status = state["status"]
         self.running.clear()
+        self._live_status = {}
+        self._refresh_timer.stop()  # this refresh reads everything
         self.update_actions()
         self.refresh()
         self.window.show_message(f"Run {state['run_id']}: {state['status']}")
@@ -574,6 +675,8 @@ class Debugger(QObject):
 
     def _on_failed(self, message: str) -> None:
         self.running.clear()
+        self._live_status = {}
+        self._refresh_timer.stop()
         self.status = None if self.run_id is None else self.status
         self.run_log.line(f"error: {message}")
         self.window.show_message(message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from studio.engine import run_workflow_copy
 from studio.engine.state import stale_nodes
 from studio.errors import StudioError
 from studio.model.workflow import Workflow
+from studio.ui.compare import same
 from studio.ui.table_view import PREVIEW_ROWS
 
 log = logging.getLogger("studio.ui")
@@ -28,6 +30,13 @@ class Snapshot:
     checkpoint: str | None
     path: Path | None
     workflow: Workflow | None = None  # the edited workflow, to find stale nodes (None: skip)
+    #: Read the checkpoint list and the history too (a live run brings them in its events).
+    with_checkpoints: bool = True
+    with_history: bool = True
+    #: The state shown so far: ``load`` finds which nodes' outputs are the same (so the GUI thread
+    #: does not compare them) and puts them in ``unchanged``.
+    previous: dict[str, Any] | None = None
+    unchanged: frozenset[str] = frozenset()
     runs: list[dict[str, Any]] = field(default_factory=list)
     status: str | None = None
     shown: dict[str, Any] | None = None
@@ -36,9 +45,17 @@ class Snapshot:
     paused_before: list[str] = field(default_factory=list)
     stale: list[str] | None = None
     error: str = ""
+    seconds: float = 0.0  # how long ``load`` took
 
     def load(self) -> Snapshot:
         """Fill in the run's state, checkpoints, history and stale nodes (safe on any thread)."""
+        started = time.perf_counter()
+        try:
+            return self._load()
+        finally:
+            self.seconds = time.perf_counter() - started
+
+    def _load(self) -> Snapshot:
         try:
             self.runs = api.runs(db=self.db)
         except StudioError as exc:
@@ -51,15 +68,20 @@ class Snapshot:
             self.shown = latest if self.checkpoint is None else api.state(
                 self.run_id, db=self.db, checkpoint=self.checkpoint, rows=PREVIEW_ROWS)
             self._table_hashes(self.shown)
-            self.checkpoints = api.checkpoints(self.run_id, db=self.db)
-            self.history = api.history(self.run_id, db=self.db)
+            if self.with_checkpoints:
+                self.checkpoints = api.checkpoints(self.run_id, db=self.db)
+            if self.with_history:
+                self.history = api.history(self.run_id, db=self.db)
         except StudioError as exc:
             self.error = str(exc)
             self.shown = None
             return self
         self.status = latest["status"]
-        self.paused_before = next((list(e["detail"].get("before") or []) for e in reversed(self.history)
-                                   if e["event"] == "paused"), [])
+        if self.previous is not None and self.shown is not None:
+            self.unchanged = unchanged_nodes(self.previous, self.shown)
+        if self.with_history:
+            self.paused_before = next((list(e["detail"].get("before") or []) for e in reversed(self.history)
+                                       if e["event"] == "paused"), [])
         if self.workflow is not None and self.status in RESUMABLE:
             self.stale = self._stale(self.workflow)
         return self
@@ -84,3 +106,13 @@ class Snapshot:
         except (StudioError, KeyError, ValueError) as exc:
             log.debug("stale check failed: %s", exc)
             return []
+
+
+def unchanged_nodes(before: dict[str, Any], after: dict[str, Any]) -> frozenset[str]:
+    """Nodes whose outputs (and tables) are the same in both captured states."""
+    old, new = before.get("outputs") or {}, after.get("outputs") or {}
+    old_tables, new_tables = before.get("tables") or {}, after.get("tables") or {}
+    changed_tables = {key.split(".", 1)[0] for key in old_tables.keys() | new_tables.keys()
+                      if old_tables.get(key) != new_tables.get(key)}
+    return frozenset(node for node, ports in new.items()
+                     if node in old and node not in changed_tables and same(old[node], ports))

@@ -20,6 +20,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
+    QGraphicsRectItem,
     QGraphicsSceneHoverEvent,
     QGraphicsSceneMouseEvent,
     QStyleOptionGraphicsItem,
@@ -63,12 +64,18 @@ def short_value(value: Any, limit: int = 28) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class PortItem(QGraphicsItem):
+# Node, port and edge items keep their bounding rectangle in Qt (a rect or path item's own,
+# no ``boundingRect`` written in Python): the scene asks for it all the time, and each call
+# into Python from the GUI thread may wait for the GIL while a run goes on on another thread.
+
+
+class PortItem(QGraphicsRectItem):
     """A port: a coloured dot on the left (inputs) or right (outputs) edge of a node."""
 
     def __init__(self, parent: NodeItem, name: str, port_type: str, output: bool,
                  description: str = "") -> None:
-        super().__init__(parent)
+        super().__init__(QRectF(-9, -9, 18, 18), parent)
+        self.setPen(Qt.PenStyle.NoPen)
         self.node_item = parent
         self.name = name
         self.port_type = port_type
@@ -91,9 +98,6 @@ class PortItem(QGraphicsItem):
     def anchor(self) -> QPointF:
         """Where edges attach, in scene coordinates."""
         return self.scenePos()
-
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
-        return QRectF(-9, -9, 18, 18)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
@@ -124,11 +128,12 @@ class PortItem(QGraphicsItem):
         self.update()
 
 
-class NodeItem(QGraphicsItem):
+class NodeItem(QGraphicsRectItem):
     """A node: header with breakpoint gutter, icon and title; a row per port; a param summary."""
 
     def __init__(self, node: Node, spec: NodeSpec | None) -> None:
         super().__init__()
+        self.setPen(Qt.PenStyle.NoPen)
         self.node = node
         self.spec = spec
         self.ports: dict[tuple[str, bool], PortItem] = {}
@@ -177,9 +182,11 @@ class NodeItem(QGraphicsItem):
     def body_rect(self) -> QRectF:
         return QRectF(0, 0, NODE_WIDTH, self._height)
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+    def _fit_bounds(self) -> None:
         # Room above the body for the status pill and around it for the selection outline.
-        return QRectF(-4, -22, NODE_WIDTH + 8, self._height + 26)
+        bounds = QRectF(-4, -22, NODE_WIDTH + 8, self._height + 26)
+        if bounds != self.rect():
+            self.setRect(bounds)  # tells the scene first, as prepareGeometryChange would
 
     def gutter_rect(self) -> QRectF:
         return QRectF(0, 0, GUTTER, HEADER)
@@ -189,12 +196,12 @@ class NodeItem(QGraphicsItem):
 
     def refresh(self) -> None:
         """Re-read the model node (title, params, breakpoint) and redraw."""
-        self.prepareGeometryChange()
         connected_inputs = {p.name for p in self.ports.values() if not p.output and p.connected}
         self._summary = self._summary_lines(connected_inputs)
         self._height = HEADER + PAD * 2 + self.rows() * ROW + len(self._summary) * SUMMARY_LINE
         if self.rows() == 0 and not self._summary:
             self._height = HEADER + PAD
+        self._fit_bounds()
         self._update_tooltip()
         self.update()
 
@@ -432,6 +439,9 @@ class EdgeItem(QGraphicsPathItem):
         self.source = source
         self.target = target
         self._hover = False
+        # Never drawn with (paint draws the curve): its width gives the bounding rectangle,
+        # which Qt keeps from the stroked shape until the path changes, the room to draw in.
+        self.setPen(QPen(Qt.GlobalColor.transparent, 12))
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setAcceptHoverEvents(True)
         self.setZValue(0)
@@ -451,9 +461,6 @@ class EdgeItem(QGraphicsPathItem):
         stroker = QPainterPathStroker()
         stroker.setWidth(12)
         return stroker.createStroke(self.path())
-
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
-        return self.path().boundingRect().adjusted(-6, -6, 6, 6)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QPainter, QPen, QTransform
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -35,6 +35,8 @@ from studio.ui.document import Document
 from studio.ui.layout import layered_positions
 
 PASTE_OFFSET = 40.0
+#: Live status changes on the canvas are drawn together at most this often (ms).
+STATUS_FLUSH_MS = 100
 
 
 class WorkflowScene(QGraphicsScene):
@@ -58,6 +60,11 @@ class WorkflowScene(QGraphicsScene):
         self._animation = QTimer(self)
         self._animation.setInterval(80)
         self._animation.timeout.connect(self._animate_running)
+        self._pending_status: dict[str, tuple[str | None, str]] = {}
+        self._status_timer = QTimer(self)
+        self._status_timer.setSingleShot(True)
+        self._status_timer.setInterval(STATUS_FLUSH_MS)
+        self._status_timer.timeout.connect(self.flush_node_status)
         self._rect_timer = QTimer(self)
         self._rect_timer.setSingleShot(True)
         self._rect_timer.setInterval(0)
@@ -367,10 +374,39 @@ class WorkflowScene(QGraphicsScene):
 
     def set_node_status(self, statuses: dict[str, tuple[str | None, str]]) -> None:
         """Colour nodes by run status: ``{node_id: (status, detail)}``; others become idle."""
+        self._status_timer.stop()
+        self._pending_status = {}  # older than these
         for node_id, item in self.node_items.items():
             status, detail = statuses.get(node_id, (None, ""))
             item.set_status(status, detail)
         running = any(s == "running" for s, _ in statuses.values())
+        if running and not self._animation.isActive():
+            self._animation.start()
+        elif not running:
+            self._animation.stop()
+
+    def update_node_status(self, changes: dict[str, tuple[str | None, str]]) -> None:
+        """Recolour only the nodes in ``changes`` (live events); the others keep theirs.
+
+        Changes are gathered (the newest per node wins) and drawn together at most every
+        ``STATUS_FLUSH_MS``: a fast run changes many nodes a second, and each redraw of the
+        canvas costs the GUI thread far more than keeping a colour a moment longer.
+        """
+        self._pending_status.update(changes)
+        if not self._status_timer.isActive():
+            self._status_timer.start()
+
+    def flush_node_status(self) -> None:
+        """Draw the status changes gathered by ``update_node_status`` now."""
+        self._status_timer.stop()
+        changes, self._pending_status = self._pending_status, {}
+        if not changes:
+            return
+        for node_id, (status, detail) in changes.items():
+            item = self.node_items.get(node_id)
+            if item is not None:
+                item.set_status(status, detail)
+        running = any(item.status == "running" for item in self.node_items.values())
         if running and not self._animation.isActive():
             self._animation.start()
         elif not running:
@@ -453,15 +489,21 @@ class WorkflowScene(QGraphicsScene):
         grid = theme.GRID
         left = math.floor(rect.left() / grid) * grid
         top = math.floor(rect.top() / grid) * grid
-        minor = QPen(c.grid_minor, 0)
-        major = QPen(c.grid_major, 0)
+        lines: tuple[list[QLineF], list[QLineF]] = ([], [])  # minor, major
         x = left
         while x < rect.right():
-            painter.setPen(major if int(round(x / grid)) % 5 == 0 else minor)
-            painter.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
+            lines[int(round(x / grid)) % 5 == 0].append(QLineF(x, rect.top(), x, rect.bottom()))
             x += grid
         y = top
         while y < rect.bottom():
-            painter.setPen(major if int(round(y / grid)) % 5 == 0 else minor)
-            painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
+            lines[int(round(y / grid)) % 5 == 0].append(QLineF(rect.left(), y, rect.right(), y))
             y += grid
+        # Hairlines on whole pixels need no antialiasing; two calls instead of one per line
+        # (the background is redrawn under every node that changes while a run goes on).
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        for pen_colour, group in ((c.grid_minor, lines[0]), (c.grid_major, lines[1])):
+            if group:
+                painter.setPen(QPen(pen_colour, 0))
+                painter.drawLines(group)
+        painter.restore()
