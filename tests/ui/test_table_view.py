@@ -179,7 +179,8 @@ def test_editing_a_cell_writes_a_state_edit_that_keeps_the_column_kinds(
     def type_into(row: int, column: int, text: str) -> None:
         grid.setCurrentIndex(model.index(row, column))
         qtbot.keyClick(grid, Qt.Key.Key_F2)  # starts editing the current cell
-        line = grid.findChild(QLineEdit)
+        # The editor of the cell edited before may still wait for its deletion: take the open one.
+        line = next((w for w in grid.findChildren(QLineEdit) if w.isVisible()), None)
         assert line is not None
         line.selectAll()
         qtbot.keyClicks(line, text)
