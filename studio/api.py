@@ -159,7 +159,7 @@ def state(
 def checkpoints(run_id: str, *, db: str | Path | None = None) -> list[dict[str, Any]]:
     store = get_store(db)
     recover(store, store.get_run(run_id))
-    return store.checkpoints(run_id)
+    return [dict(c) for c in store.checkpoints(run_id)]
 
 
 def history(run_id: str, *, db: str | Path | None = None) -> list[dict[str, Any]]:
