@@ -9,18 +9,19 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from platformdirs import user_data_dir
-
-from studio.engine import Execution, captured_state, recover, recover_all, run_workflow_copy
-from studio.engine.execution import EventListener
 from studio.errors import BadStatePath, RunBusy, StudioError, UsageError
-from studio.model import Workflow, read_json_file, validate_data
-from studio.nodes import specs
-from studio.store import NewEvent, Store, open_store
+from studio.model.workflow import Workflow, read_json_file
 
-ExecutionHook = Callable[[Execution], None]
+# The engine, the store and the node types are imported by the functions that use
+# them, so that ``import studio.api`` (and ``studio --help``) stays fast.
+if TYPE_CHECKING:
+    from studio.engine import Execution
+    from studio.engine.execution import EventListener
+    from studio.store import Store
+
+ExecutionHook = Callable[["Execution"], None]
 
 __all__ = [
     "checkpoints", "cleanup", "default_db", "edit_state", "history", "resume", "run", "runs",
@@ -33,10 +34,14 @@ def default_db() -> Path:
     env = os.environ.get("STUDIO_DB")
     if env:
         return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
     return Path(user_data_dir("studio", appauthor=False)) / "studio.db"
 
 
 def get_store(db: str | Path | None = None) -> Store:
+    from studio.store import open_store
+
     return open_store(db if db is not None else default_db())
 
 
@@ -46,6 +51,9 @@ def validate(file: str | Path) -> list[str]:
         data = read_json_file(Path(file))
     except StudioError as exc:
         return [str(exc)]
+    from studio.model.validate import validate_data
+    from studio.nodes import specs
+
     return validate_data(data, specs())
 
 
@@ -75,6 +83,8 @@ def run(
     ``rows`` cuts each table in the state's ``outputs`` to its first N rows.
     """
     _check_rows(rows)
+    from studio.engine import Execution
+
     ex = Execution.new_run(
         get_store(db), load_workflow(file), inputs=inputs, break_before=break_before,
         break_after=break_after, until=until, breakpoints=breakpoints, workers=workers,
@@ -114,6 +124,8 @@ def resume(
 ) -> dict[str, Any]:
     """Continue a run (or fork it, from an earlier checkpoint); the captured state."""
     _check_rows(rows)
+    from studio.engine import Execution
+
     ex = Execution.resume_run(
         get_store(db), run_id, workflow=load_workflow(workflow) if workflow is not None else None,
         from_checkpoint=from_checkpoint, set=set, break_before=break_before,
@@ -130,6 +142,8 @@ def step(
 ) -> dict[str, Any]:
     """Run exactly one more node (the first of ``next``), then pause."""
     _check_rows(rows)
+    from studio.engine import Execution
+
     ex = Execution.resume_run(
         get_store(db), run_id, step=True, workers=1, executor=executor,
         workflow=load_workflow(workflow) if workflow is not None else None, on_event=on_event,
@@ -146,6 +160,8 @@ def state(
     still tells each table's full row count).
     """
     _check_rows(rows)
+    from studio.engine import captured_state, recover, run_workflow_copy
+
     store = get_store(db)
     rec = recover(store, store.get_run(run_id))
     snapshot = store.load(run_id, checkpoint, table_rows=rows)
@@ -157,12 +173,16 @@ def state(
 
 
 def checkpoints(run_id: str, *, db: str | Path | None = None) -> list[dict[str, Any]]:
+    from studio.engine.owner import recover
+
     store = get_store(db)
     recover(store, store.get_run(run_id))
     return [dict(c) for c in store.checkpoints(run_id)]
 
 
 def history(run_id: str, *, db: str | Path | None = None) -> list[dict[str, Any]]:
+    from studio.engine.owner import recover
+
     store = get_store(db)
     recover(store, store.get_run(run_id))
     return store.history(run_id)
@@ -170,6 +190,8 @@ def history(run_id: str, *, db: str | Path | None = None) -> list[dict[str, Any]
 
 def runs(*, db: str | Path | None = None) -> list[dict[str, Any]]:
     """Every run, oldest first; runs whose process died are marked ``interrupted``."""
+    from studio.engine.owner import recover_all
+
     return [r.public() for r in recover_all(get_store(db))]
 
 
@@ -189,6 +211,8 @@ def cleanup(
         raise UsageError("--keep must be 0 or more")
     if older_than_days is not None and not (0 <= older_than_days <= 100_000):
         raise UsageError("--older-than takes a number of days from 0 to 100000")
+    from studio.engine.owner import recover, recover_all
+
     store = get_store(db)
     if run is not None:
         recover(store, store.get_run(run))
@@ -202,7 +226,8 @@ def edit_state(
 ) -> dict[str, Any]:
     """Edit a paused, failed or interrupted run's state without resuming it (writes a checkpoint)."""
     _check_rows(rows)
-    from studio.engine import parse_edits
+    from studio.engine import parse_edits, recover, run_workflow_copy
+    from studio.store import NewEvent
 
     store = get_store(db)
     rec = recover(store, store.get_run(run_id))

@@ -1,21 +1,28 @@
-"""The ``studio`` command: a thin shell over ``studio.api``."""
+"""The ``studio`` command: a thin shell over ``studio.api``.
+
+``studio.api`` (and through it the model, engine and store) is imported by the
+command that needs it, not here: ``studio --help`` and a bad command line must
+start fast, without SQLAlchemy, networkx, pydantic or polars.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import math
 import signal
 import sys
 import time
-import traceback
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
 
-from studio import __version__, api
-from studio.engine import Execution
+from studio import __version__
 from studio.errors import StudioError, UsageError
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs startup time
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
+    from studio.engine import Execution
 
 EXIT_FOR_STATUS = {"completed": 0, "paused": 3, "failed": 4, "interrupted": 130, "cancelled": 1}
 
@@ -200,6 +207,8 @@ def _execute(
 
 
 def _node_count(file: str) -> int:
+    from studio import api
+
     try:
         return len(api.load_workflow(file).nodes)
     except StudioError:
@@ -247,6 +256,7 @@ def _command(args: argparse.Namespace, db: str | None, as_json: bool) -> int:
         from studio.ui.app import main as gui_main
 
         return gui_main(getattr(args, "file", None), db)
+    from studio import api
     if cmd == "validate":
         problems_total = 0
         report = []
@@ -325,6 +335,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         rest, db, as_json, debug = _split_globals(raw)
         if debug:
+            import logging
+
             logging.basicConfig(format="%(asctime)s %(name)s %(levelname)s %(message)s")
             logging.getLogger("studio").setLevel(logging.DEBUG)
         args = _parser().parse_args(rest)
@@ -342,6 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except Exception as exc:  # noqa: BLE001 - never a traceback unless --debug
         if debug:
+            import traceback
+
             traceback.print_exc()
         print(f"studio: unexpected error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
         return 1

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import networkx as nx
-
 from studio.model.spec import NodeSpec
 from studio.model.types import can_connect, is_position, matches
 from studio.model.workflow import FORMAT, ID_PATTERN, VERSION
@@ -195,6 +193,8 @@ def _check_cycles(
     edges: list[tuple[str, str, str, str]],
     problems: list[str],
 ) -> None:
+    import networkx as nx  # here, not at the top: the CLI starts faster without it
+
     g = nx.DiGraph()
     g.add_nodes_from(nodes)
     g.add_edges_from((src, dst) for src, _, dst, _ in edges)

@@ -9,12 +9,13 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from studio.errors import WorkflowFileError
 from studio.model.types import is_position
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 FORMAT = "studio.workflow"
 VERSION = 1
@@ -318,6 +319,8 @@ class Workflow:
 
     def graph(self) -> nx.MultiDiGraph:
         """The workflow as a networkx graph (node ids; edges keyed by ports)."""
+        import networkx as nx  # here, not at the top: the CLI starts faster without it
+
         g: nx.MultiDiGraph = nx.MultiDiGraph()
         g.add_nodes_from(self.nodes)
         for e in self.edges:
@@ -338,6 +341,8 @@ class Workflow:
         """Whether an edge source → target would close a cycle."""
         if source == target:
             return True
+        import networkx as nx
+
         g = self.graph()
         return target in g and source in g and nx.has_path(g, target, source)
 

@@ -7,7 +7,7 @@ import sys
 import threading
 import types
 from collections.abc import Mapping
-from importlib.metadata import entry_points
+from typing import Any
 
 from studio.model.spec import NodeSpec
 from studio.nodes.base import NodeType
@@ -20,6 +20,13 @@ BUILTIN_TYPES: tuple[NodeType, ...] = tuple(CORE_NODES + DATA_NODES)
 
 _lock = threading.Lock()
 _registry: dict[str, NodeType] | None = None
+
+
+def entry_points(*, group: str) -> Any:
+    """``importlib.metadata.entry_points``, imported only when plugins are first looked up."""
+    from importlib.metadata import entry_points as find
+
+    return find(group=group)
 
 
 def _load_plugins(into: dict[str, NodeType]) -> None:
