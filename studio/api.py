@@ -12,13 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studio.errors import BadStatePath, RunBusy, StudioError, UsageError
-from studio.model.workflow import Workflow, read_json_file
 
-# The engine, the store and the node types are imported by the functions that use
-# them, so that ``import studio.api`` (and ``studio --help``) stays fast.
+# The model, the engine, the store and the node types are imported by the functions
+# that use them, so that ``import studio.api`` stays fast and ``studio runs`` loads
+# only what listing runs needs.
 if TYPE_CHECKING:
     from studio.engine import Execution
     from studio.engine.execution import EventListener
+    from studio.model import Workflow
     from studio.store import Store
 
 ExecutionHook = Callable[["Execution"], None]
@@ -47,6 +48,8 @@ def get_store(db: str | Path | None = None) -> Store:
 
 def validate(file: str | Path) -> list[str]:
     """Every problem of a workflow file, one line each; empty when valid."""
+    from studio.model.workflow import read_json_file
+
     try:
         data = read_json_file(Path(file))
     except StudioError as exc:
@@ -58,6 +61,8 @@ def validate(file: str | Path) -> list[str]:
 
 
 def load_workflow(file: str | Path | Workflow) -> Workflow:
+    from studio.model.workflow import Workflow
+
     if isinstance(file, Workflow):
         return file
     return Workflow.load(file)
